@@ -1,0 +1,231 @@
+//! The in-process memory driver, the default.
+//!
+//! One store is shared by every clone of [`MemoryDriver`], so create it once,
+//! outside `HttpServer::new`, and move a clone into each worker's `App`. Data
+//! lives only as long as the process: a restart logs everyone out. For more
+//! than one process, use a shared store such as Redis or SQL.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use async_trait::async_trait;
+
+use crate::driver::{SessionDriver, Update};
+use crate::error::DriverError;
+use crate::id::SessionId;
+use crate::record::Record;
+use crate::time::Timestamp;
+
+/// Independent locks, so workers rarely wait on each other.
+const SHARDS: usize = 16;
+/// Expired entries removed per write, so eviction costs a bounded amount of
+/// work per request instead of a scan of the whole map.
+const EVICT_PER_WRITE: usize = 8;
+
+#[derive(Default)]
+struct Shard {
+    records: HashMap<SessionId, Record>,
+    /// (expires_at, id) for every record: the oldest come first.
+    by_expiry: BTreeSet<(Timestamp, SessionId)>,
+}
+
+impl Shard {
+    fn insert(&mut self, id: &SessionId, record: Record) {
+        if let Some(old) = self.records.get(id) {
+            self.by_expiry.remove(&(old.expires_at, id.clone()));
+        }
+        self.by_expiry.insert((record.expires_at, id.clone()));
+        self.records.insert(id.clone(), record);
+    }
+
+    fn remove(&mut self, id: &SessionId) {
+        if let Some(old) = self.records.remove(id) {
+            self.by_expiry.remove(&(old.expires_at, id.clone()));
+        }
+    }
+
+    fn live(&self, id: &SessionId, now: Timestamp) -> Option<&Record> {
+        self.records.get(id).filter(|r| !r.is_expired(now))
+    }
+
+    fn evict(&mut self, now: Timestamp, max: usize) {
+        for _ in 0..max {
+            match self.by_expiry.first() {
+                Some((at, _)) if *at <= now => {
+                    let (_, id) = self.by_expiry.pop_first().expect("first exists");
+                    self.records.remove(&id);
+                }
+                _ => break,
+            }
+        }
+    }
+}
+
+/// Sessions kept in a map in this process.
+///
+/// Cloning is cheap and every clone shares the same sessions. Locks are plain
+/// mutexes held only for a map operation, never across an `.await`. Expired
+/// records are never returned, and are removed a few at a time on every write
+/// (oldest first), or all at once by [`MemoryDriver::cleanup`].
+///
+/// ```
+/// use session_core::drivers::memory::MemoryDriver;
+///
+/// let driver = MemoryDriver::new();
+/// let for_another_worker = driver.clone(); // same sessions
+/// assert_eq!(driver.len(), for_another_worker.len());
+/// ```
+#[derive(Clone, Default)]
+pub struct MemoryDriver {
+    shards: Arc<[Mutex<Shard>; SHARDS]>,
+}
+
+impl std::fmt::Debug for MemoryDriver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryDriver")
+            .field("sessions", &self.len())
+            .finish()
+    }
+}
+
+impl MemoryDriver {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn shard(&self, id: &SessionId) -> MutexGuard<'_, Shard> {
+        let first = id.as_str().as_bytes()[0] as usize;
+        // A panic elsewhere while holding the lock cannot leave a shard
+        // half-updated (each operation is a few map calls), so keep serving.
+        self.shards[first % SHARDS]
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Number of records held, expired ones not yet evicted included.
+    pub fn len(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|s| s.lock().unwrap_or_else(|p| p.into_inner()).records.len())
+            .sum()
+    }
+
+    /// Whether no record is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Removes every record expired at `now`; returns how many.
+    pub fn cleanup(&self, now: Timestamp) -> usize {
+        let mut removed = 0;
+        for shard in self.shards.iter() {
+            let mut shard = shard.lock().unwrap_or_else(|p| p.into_inner());
+            let before = shard.records.len();
+            shard.evict(now, usize::MAX);
+            removed += before - shard.records.len();
+        }
+        removed
+    }
+}
+
+#[async_trait]
+impl SessionDriver for MemoryDriver {
+    fn name(&self) -> &'static str {
+        "memory"
+    }
+
+    async fn load(&self, id: &SessionId, now: Timestamp) -> Result<Option<Record>, DriverError> {
+        Ok(self.shard(id).live(id, now).cloned())
+    }
+
+    async fn create(&self, id: &SessionId, record: &Record) -> Result<(), DriverError> {
+        let now = record.last_active;
+        let mut shard = self.shard(id);
+        shard.evict(now, EVICT_PER_WRITE);
+        if shard.live(id, now).is_some() {
+            return Err(DriverError::AlreadyExists);
+        }
+        shard.insert(id, record.clone());
+        Ok(())
+    }
+
+    async fn update(
+        &self,
+        id: &SessionId,
+        record: &Record,
+        expected_version: u64,
+    ) -> Result<Update, DriverError> {
+        let now = record.last_active;
+        let mut shard = self.shard(id);
+        shard.evict(now, EVICT_PER_WRITE);
+        match shard.live(id, now) {
+            None => Ok(Update::Gone),
+            Some(current) if current.version != expected_version => {
+                Ok(Update::Conflict(Some(current.clone())))
+            }
+            Some(_) => {
+                shard.insert(id, record.clone());
+                Ok(Update::Updated)
+            }
+        }
+    }
+
+    async fn touch(
+        &self,
+        id: &SessionId,
+        last_active: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<bool, DriverError> {
+        let mut shard = self.shard(id);
+        let Some(mut record) = shard.live(id, last_active).cloned() else {
+            return Ok(false);
+        };
+        record.last_active = last_active;
+        record.expires_at = expires_at;
+        shard.insert(id, record);
+        Ok(true)
+    }
+
+    async fn destroy(&self, id: &SessionId) -> Result<(), DriverError> {
+        self.shard(id).remove(id);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(now: u64, exp: u64) -> Record {
+        Record::new(Timestamp::from_secs(now), Timestamp::from_secs(exp))
+    }
+
+    #[tokio::test]
+    async fn expired_records_are_not_returned_and_are_evicted_on_writes() {
+        let d = MemoryDriver::new();
+        let old = SessionId::from_bytes(&[1; 32]);
+        d.create(&old, &rec(0, 10)).await.unwrap();
+        assert!(d.load(&old, Timestamp::from_secs(9)).await.unwrap().is_some());
+        assert!(d.load(&old, Timestamp::from_secs(10)).await.unwrap().is_none());
+        // A write in the same shard at a later time evicts it.
+        let same_shard = SessionId::from_bytes(&[1; 32]);
+        assert_eq!(same_shard, old);
+        let other = SessionId::parse(&format!("A{}", &old.as_str()[1..])).unwrap();
+        d.create(&other, &rec(20, 30)).await.unwrap();
+        assert_eq!(d.cleanup(Timestamp::from_secs(20)), 0);
+        assert_eq!(d.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn create_refuses_a_live_id_but_reuses_an_expired_one() {
+        let d = MemoryDriver::new();
+        let id = SessionId::generate();
+        d.create(&id, &rec(0, 10)).await.unwrap();
+        assert!(matches!(
+            d.create(&id, &rec(5, 15)).await,
+            Err(DriverError::AlreadyExists)
+        ));
+        d.create(&id, &rec(11, 20)).await.unwrap();
+    }
+}

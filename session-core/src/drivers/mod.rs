@@ -1,0 +1,4 @@
+//! The drivers that ship with the crate, each behind its own cargo feature.
+
+#[cfg(feature = "memory")]
+pub mod memory;

@@ -1,0 +1,154 @@
+//! Session ids: 256 bits from the operating system, URL-safe base64.
+
+use std::fmt;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+
+use crate::error::IdError;
+
+/// Number of random bytes in a session id (256 bits).
+pub const ID_BYTES: usize = 32;
+/// Length of a session id in its text form (URL-safe base64, no padding).
+pub const ID_LEN: usize = 43;
+
+/// An opaque session id: 256 bits from the OS random source.
+///
+/// Its text form is 43 characters of URL-safe base64 without padding. Parsing
+/// checks the exact length and alphabet before anything else touches the
+/// value, so a store never sees a path- or SQL-shaped string. `Debug` never
+/// shows the value; `Display` does, because drivers need it as a key. Do not
+/// log it.
+///
+/// ```
+/// use session_core::SessionId;
+///
+/// let id = SessionId::generate();
+/// let parsed = SessionId::parse(id.as_str()).unwrap();
+/// assert_eq!(id, parsed);
+/// assert_eq!(format!("{id:?}"), "SessionId(REDACTED)");
+/// assert!(SessionId::parse("../../etc/passwd").is_err());
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SessionId {
+    text: Box<str>,
+}
+
+impl SessionId {
+    /// Draws a new id from the operating system's random source.
+    ///
+    /// # Panics
+    ///
+    /// Panics if the operating system cannot provide random bytes: without
+    /// them no id would be safe to issue. Use [`SessionId::try_generate`] to
+    /// handle that case yourself.
+    pub fn generate() -> Self {
+        Self::try_generate().expect("the OS random source failed; no safe session id can be made")
+    }
+
+    /// Draws a new id from the operating system's random source, reporting a
+    /// failure of that source instead of panicking.
+    pub fn try_generate() -> Result<Self, IdError> {
+        let mut bytes = [0u8; ID_BYTES];
+        getrandom::fill(&mut bytes).map_err(|_| IdError::Random)?;
+        Ok(Self::from_bytes(&bytes))
+    }
+
+    /// Builds the id for exactly these 32 bytes.
+    ///
+    /// Meant for tests and drivers that store the raw bytes; ids issued to
+    /// clients must come from [`SessionId::generate`].
+    pub fn from_bytes(bytes: &[u8; ID_BYTES]) -> Self {
+        Self {
+            text: URL_SAFE_NO_PAD.encode(bytes).into_boxed_str(),
+        }
+    }
+
+    /// Parses the text form, checking the exact length, the alphabet and that
+    /// the value is canonical base64 (so one id has exactly one spelling).
+    pub fn parse(text: &str) -> Result<Self, IdError> {
+        if text.len() != ID_LEN {
+            return Err(IdError::Length(text.len()));
+        }
+        if !text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(IdError::Alphabet);
+        }
+        // 43 characters carry 258 bits; the last two must be zero for the
+        // value to be the one canonical encoding of 32 bytes.
+        let mut bytes = [0u8; ID_BYTES];
+        match URL_SAFE_NO_PAD.decode_slice(text, &mut bytes) {
+            Ok(ID_BYTES) => Ok(Self { text: text.into() }),
+            _ => Err(IdError::Alphabet),
+        }
+    }
+
+    /// The text form, for use as a store key or a cookie value.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+impl fmt::Debug for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SessionId(REDACTED)")
+    }
+}
+
+impl fmt::Display for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_ids_are_43_chars_and_distinct() {
+        let a = SessionId::generate();
+        let b = SessionId::generate();
+        assert_eq!(a.as_str().len(), ID_LEN);
+        assert_ne!(a, b);
+        assert_eq!(SessionId::parse(a.as_str()).unwrap(), a);
+    }
+
+    #[test]
+    fn parse_rejects_wrong_length_alphabet_and_non_canonical() {
+        let good = SessionId::from_bytes(&[7u8; 32]).to_string();
+        assert!(SessionId::parse(&good).is_ok());
+        assert_eq!(SessionId::parse(""), Err(IdError::Length(0)));
+        assert!(SessionId::parse(&good[..42]).is_err());
+        assert!(SessionId::parse(&format!("{good}A")).is_err());
+        let mut slash = good.clone();
+        slash.replace_range(0..1, "/");
+        assert_eq!(SessionId::parse(&slash), Err(IdError::Alphabet));
+        let prefix = "'; DROP TABLE s;--";
+        let sql = format!("{prefix}{}", "a".repeat(ID_LEN - prefix.len()));
+        assert_eq!(sql.len(), ID_LEN);
+        assert!(SessionId::parse(&sql).is_err());
+        let path = format!("../../{}", "a".repeat(ID_LEN - 6));
+        assert!(SessionId::parse(&path).is_err());
+        // The last character carries 4 data bits and 2 bits that must be
+        // zero; setting the lowest one spells the same bytes non-canonically.
+        const ALPHABET: &[u8] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let mut loose = good.clone().into_bytes();
+        let last = loose.pop().unwrap();
+        let index = ALPHABET.iter().position(|&c| c == last).unwrap();
+        assert_eq!(index & 0b11, 0);
+        loose.push(ALPHABET[index | 1]);
+        let loose = String::from_utf8(loose).unwrap();
+        assert_eq!(SessionId::parse(&loose), Err(IdError::Alphabet));
+    }
+
+    #[test]
+    fn debug_hides_the_value() {
+        let id = SessionId::generate();
+        let shown = format!("{id:?}");
+        assert!(!shown.contains(id.as_str()));
+    }
+}

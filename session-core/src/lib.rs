@@ -1,0 +1,35 @@
+//! The session model behind `session-actix`, with no web framework in it.
+//!
+//! - [`SessionId`]: 256-bit ids from the OS random source.
+//! - [`Record`]: what a driver stores for one session (data, flash, times,
+//!   version).
+//! - [`Session`]: the handle a handler uses (get, put, increment, regenerate
+//!   ...), which records a change log.
+//! - [`SessionDriver`]: the store trait; [`drivers`] holds the built-in ones.
+//! - [`lifecycle`]: loading a session for a request and committing it after,
+//!   merging with parallel requests so no update is lost.
+//!
+//! Most users want the `session-actix` crate, which re-exports all of this.
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+
+mod change;
+mod driver;
+pub mod drivers;
+mod error;
+mod id;
+pub mod lifecycle;
+mod policy;
+mod record;
+mod session;
+mod time;
+
+pub use driver::{CookieRead, SessionDriver, Update};
+pub use error::{DriverError, IdError, SessionError};
+pub use id::{SessionId, ID_BYTES, ID_LEN};
+pub use policy::ExpiryPolicy;
+pub use record::Record;
+pub use session::{Session, Status};
+pub use time::{Clock, ManualClock, SystemClock, Timestamp};
+
+#[cfg(feature = "memory")]
+pub use drivers::memory::MemoryDriver;

@@ -1,0 +1,284 @@
+//! Loading a session at the start of a request and committing it at the end.
+//! Framework adapters call these two functions; handlers never do.
+
+use crate::change::{apply_all, Change, FlashChange};
+use crate::driver::{CookieRead, SessionDriver, Update};
+use crate::error::DriverError;
+use crate::id::SessionId;
+use crate::policy::ExpiryPolicy;
+use crate::record::Record;
+use crate::session::{Session, State, Stored};
+use crate::time::Timestamp;
+
+/// How many times a commit merges and retries after losing a race to a
+/// parallel request before giving up with [`DriverError::Contention`].
+pub const MAX_COMMIT_ATTEMPTS: u32 = 64;
+
+/// Why a cookie did not lead to a stored session. Logged as a warning by the
+/// adapter; the client gets a fresh session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Rejected {
+    /// The driver refused the cookie value; the reason says why.
+    Invalid(&'static str),
+    /// A well-formed id that the store does not know, or that expired. It is
+    /// never adopted.
+    Unknown,
+}
+
+/// Loads the session a request's cookie points to.
+///
+/// `cookie` is the value of the session cookie, if the request had one. A
+/// value the driver rejects, or an id it does not know, yields a fresh
+/// session and the reason in the second element, for the adapter to log.
+/// Only a store failure is an error.
+pub async fn load(
+    driver: &dyn SessionDriver,
+    cookie: Option<&str>,
+    policy: ExpiryPolicy,
+    now: Timestamp,
+) -> Result<(Session, Option<Rejected>), DriverError> {
+    let Some(value) = cookie else {
+        return Ok((Session::from_state(State::new_empty(now, policy)), None));
+    };
+    let (stored, rejected) = match driver.read_cookie(value, now) {
+        CookieRead::Invalid(reason) => (None, Some(Rejected::Invalid(reason))),
+        CookieRead::Inline { id, record, reseal } => {
+            if policy.is_live(&record, now) {
+                let stored = Stored {
+                    id,
+                    inline: true,
+                    record,
+                };
+                (Some((stored, reseal)), None)
+            } else {
+                (None, Some(Rejected::Unknown))
+            }
+        }
+        CookieRead::Reference(id) => match driver.load(&id, now).await? {
+            Some(record) if policy.is_live(&record, now) => {
+                let stored = Stored {
+                    id,
+                    inline: false,
+                    record,
+                };
+                (Some((stored, false)), None)
+            }
+            _ => (None, Some(Rejected::Unknown)),
+        },
+    };
+    let state = match stored {
+        Some((stored, reseal)) => {
+            let mut state = State::from_stored(stored, now, policy);
+            state.reseal = reseal;
+            state
+        }
+        None => State::new_empty(now, policy),
+    };
+    Ok((Session::from_state(state), rejected))
+}
+
+/// What the response must do with the session cookie after a commit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CookieAction {
+    /// Leave the cookie alone.
+    Keep,
+    /// Send the cookie with this value, valid until `expires_at`.
+    Set {
+        /// The cookie value.
+        value: String,
+        /// When the session expires (for Max-Age).
+        expires_at: Timestamp,
+    },
+    /// Remove the cookie (the session was destroyed or is gone).
+    Remove,
+}
+
+/// Commits the request's changes to the store, exactly one of: nothing, a
+/// touch, a save of the change log, a destroy, or a regenerate (possibly after
+/// a destroy). Call it once, after the handler, and only if the handler
+/// succeeded.
+///
+/// A session for which no writable handle was handed out commits nothing.
+pub async fn commit(
+    session: &Session,
+    driver: &dyn SessionDriver,
+    now: Timestamp,
+) -> Result<CookieAction, DriverError> {
+    let plan = {
+        let mut state = session.state.borrow_mut();
+        if !state.writable_used {
+            return Ok(CookieAction::Keep);
+        }
+        let mut log = std::mem::take(&mut state.log);
+        if let Some(flash) = flash_change(&state) {
+            log.push(Change::Flash(flash));
+        }
+        Plan {
+            id: state.id.clone(),
+            stored: state.stored.clone(),
+            destroy_stored: state.destroy_stored,
+            regenerate: state.regenerate,
+            reseal: state.reseal,
+            log,
+            policy: state.policy,
+        }
+        // The borrow ends here: nothing below holds it across an await.
+    };
+    plan.run(driver, now).await
+}
+
+/// What the request did to the flash bag, if anything worth saving.
+fn flash_change(state: &State) -> Option<FlashChange> {
+    let consumed: Vec<(String, serde_json::Value)> = state
+        .flash_in
+        .iter()
+        .filter(|(k, _)| !state.flash_keep.contains(k) && !state.flash_out.contains_key(*k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if consumed.is_empty() && state.flash_out.is_empty() {
+        return None;
+    }
+    Some(FlashChange {
+        consumed,
+        outgoing: state.flash_out.clone(),
+    })
+}
+
+struct Plan {
+    id: SessionId,
+    stored: Option<Stored>,
+    destroy_stored: bool,
+    regenerate: bool,
+    reseal: bool,
+    log: Vec<Change>,
+    policy: ExpiryPolicy,
+}
+
+impl Plan {
+    async fn run(self, driver: &dyn SessionDriver, now: Timestamp) -> Result<CookieAction, DriverError> {
+        let mut action = CookieAction::Keep;
+        let live = match self.stored.clone() {
+            Some(stored) if self.destroy_stored => {
+                if !stored.inline {
+                    driver.destroy(&stored.id).await?;
+                }
+                action = CookieAction::Remove;
+                None
+            }
+            other => other,
+        };
+        match live {
+            Some(stored) if self.regenerate => {
+                // Re-read so that what parallel requests committed moves too.
+                let latest = if stored.inline {
+                    Some(stored.record.clone())
+                } else {
+                    driver.load(&stored.id, now).await?
+                };
+                let Some(mut record) = latest else {
+                    tracing::warn!(
+                        driver = driver.name(),
+                        "session was destroyed by a parallel request before it could be regenerated; its changes are dropped"
+                    );
+                    return Ok(CookieAction::Remove);
+                };
+                apply_all(&self.log, &mut record);
+                let (id, record) = self.create(driver, record, now).await?;
+                if !stored.inline {
+                    driver.destroy(&stored.id).await?;
+                }
+                Ok(set(driver, &id, &record)?)
+            }
+            Some(stored) if !self.log.is_empty() => self.save(driver, stored, now).await,
+            Some(stored) => {
+                let due = self.policy.touch_due(&stored.record, now);
+                if !(due || self.reseal) {
+                    return Ok(CookieAction::Keep);
+                }
+                let mut record = stored.record;
+                record.last_active = now;
+                record.expires_at = self.policy.expires_at(record.created_at, now);
+                if stored.inline || driver.touch(&stored.id, now, record.expires_at).await? {
+                    Ok(set(driver, &stored.id, &record)?)
+                } else {
+                    Ok(CookieAction::Remove)
+                }
+            }
+            None => {
+                let mut record = Record::new(now, self.policy.expires_at(now, now));
+                apply_all(&self.log, &mut record);
+                if record.is_empty() {
+                    return Ok(action);
+                }
+                let (id, record) = self.create(driver, record, now).await?;
+                Ok(set(driver, &id, &record)?)
+            }
+        }
+    }
+
+    /// Stores `record` under this request's new id, drawing another id in the
+    /// (astronomically unlikely) case that one is taken.
+    async fn create(
+        &self,
+        driver: &dyn SessionDriver,
+        mut record: Record,
+        now: Timestamp,
+    ) -> Result<(SessionId, Record), DriverError> {
+        record.version = 1;
+        record.last_active = now;
+        record.expires_at = self.policy.expires_at(record.created_at, now);
+        let mut id = self.id.clone();
+        for _ in 0..3 {
+            match driver.create(&id, &record).await {
+                Ok(()) => return Ok((id, record)),
+                Err(DriverError::AlreadyExists) => id = SessionId::generate(),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(DriverError::AlreadyExists)
+    }
+
+    /// Applies the change log to the latest stored record under a version
+    /// check, merging again whenever a parallel request got there first.
+    async fn save(
+        &self,
+        driver: &dyn SessionDriver,
+        stored: Stored,
+        now: Timestamp,
+    ) -> Result<CookieAction, DriverError> {
+        let mut base = stored.record;
+        for _ in 0..MAX_COMMIT_ATTEMPTS {
+            let mut next = base.clone();
+            apply_all(&self.log, &mut next);
+            next.version = base.version.wrapping_add(1);
+            next.last_active = now;
+            next.expires_at = self.policy.expires_at(next.created_at, now);
+            match driver.update(&stored.id, &next, base.version).await? {
+                Update::Updated => return set(driver, &stored.id, &next),
+                Update::Conflict(Some(latest)) => base = latest,
+                Update::Conflict(None) => match driver.load(&stored.id, now).await? {
+                    Some(latest) => base = latest,
+                    None => return Ok(gone(driver)),
+                },
+                Update::Gone => return Ok(gone(driver)),
+            }
+        }
+        Err(DriverError::Contention(MAX_COMMIT_ATTEMPTS))
+    }
+}
+
+fn gone(driver: &dyn SessionDriver) -> CookieAction {
+    tracing::warn!(
+        driver = driver.name(),
+        "session was destroyed or expired while this request ran; its changes are dropped rather than bringing it back"
+    );
+    CookieAction::Remove
+}
+
+fn set(driver: &dyn SessionDriver, id: &SessionId, record: &Record) -> Result<CookieAction, DriverError> {
+    Ok(CookieAction::Set {
+        value: driver.write_cookie(id, record)?,
+        expires_at: record.expires_at,
+    })
+}

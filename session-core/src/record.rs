@@ -1,0 +1,95 @@
+//! The record a driver stores for one session.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::error::DriverError;
+use crate::time::Timestamp;
+
+/// Everything stored for one session.
+///
+/// Drivers treat it as a unit: they store it (usually as the bytes from
+/// [`Record::encode`]) and give it back from `load`. `version` is what makes
+/// commits safe under parallel requests: a driver's `update` only replaces a
+/// record whose stored version is the one the caller expects.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// The session data, key to JSON value.
+    #[serde(rename = "d", default)]
+    pub data: Map<String, Value>,
+    /// Flash messages written for the next request that uses the session.
+    #[serde(rename = "f", default)]
+    pub flash: Map<String, Value>,
+    /// When the session was first stored.
+    #[serde(rename = "c")]
+    pub created_at: Timestamp,
+    /// When a request last saved or touched the session.
+    #[serde(rename = "a")]
+    pub last_active: Timestamp,
+    /// When the session expires; drivers never return a record past this.
+    #[serde(rename = "e")]
+    pub expires_at: Timestamp,
+    /// Bumped by one on every save; the compare-and-set token.
+    #[serde(rename = "v")]
+    pub version: u64,
+}
+
+impl Record {
+    /// An empty record created at `now`, expiring at `expires_at`, version 0
+    /// (not yet stored).
+    pub fn new(now: Timestamp, expires_at: Timestamp) -> Self {
+        Self {
+            data: Map::new(),
+            flash: Map::new(),
+            created_at: now,
+            last_active: now,
+            expires_at,
+            version: 0,
+        }
+    }
+
+    /// Whether the record has expired at `now`.
+    pub fn is_expired(&self, now: Timestamp) -> bool {
+        self.expires_at <= now
+    }
+
+    /// Whether there is nothing worth storing: no data and no flash.
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty() && self.flash.is_empty()
+    }
+
+    /// The record as compact JSON bytes, the format the server drivers store.
+    pub fn encode(&self) -> Result<Vec<u8>, DriverError> {
+        serde_json::to_vec(self).map_err(DriverError::Encode)
+    }
+
+    /// Reads bytes written by [`Record::encode`].
+    pub fn decode(bytes: &[u8]) -> Result<Self, DriverError> {
+        serde_json::from_slice(bytes).map_err(DriverError::Corrupt)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn encode_decode_round_trip_keeps_nested_and_unicode_data() {
+        let mut r = Record::new(Timestamp::from_secs(10), Timestamp::from_secs(100));
+        r.data.insert("name".into(), json!("Zoë ✓ 日本"));
+        r.data.insert("cart".into(), json!({"items": [1, 2, {"x": null}]}));
+        r.flash.insert("notice".into(), json!("saved"));
+        r.version = 3;
+        let back = Record::decode(&r.encode().unwrap()).unwrap();
+        assert_eq!(back, r);
+    }
+
+    #[test]
+    fn decode_rejects_garbage() {
+        assert!(matches!(
+            Record::decode(b"{\"d\":"),
+            Err(DriverError::Corrupt(_))
+        ));
+    }
+}

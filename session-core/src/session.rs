@@ -1,0 +1,451 @@
+//! The in-request session: the data API a handler uses and the state the
+//! commit works from.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::change::Change;
+use crate::error::SessionError;
+use crate::id::SessionId;
+use crate::policy::ExpiryPolicy;
+use crate::record::Record;
+use crate::time::Timestamp;
+
+/// What has happened to the session in this request so far.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Status {
+    /// Nothing was written.
+    Unchanged,
+    /// Data or flash was written; the change log will be saved.
+    Changed,
+    /// The id was regenerated; the data moves to the new id and the old
+    /// record is destroyed.
+    Regenerated,
+    /// The session was destroyed. Data written afterwards starts a new session
+    /// under a new id.
+    Destroyed,
+}
+
+/// The record this request loaded from the store, if any.
+#[derive(Clone, Debug)]
+pub(crate) struct Stored {
+    pub(crate) id: SessionId,
+    /// The record lives in the cookie itself (no server copy to re-read).
+    pub(crate) inline: bool,
+    /// The loaded record, before this request's changes.
+    pub(crate) record: Record,
+}
+
+#[derive(Debug)]
+pub(crate) struct State {
+    /// The id the session has now (new if fresh, regenerated or destroyed).
+    pub(crate) id: SessionId,
+    pub(crate) stored: Option<Stored>,
+    /// The current view: loaded record plus this request's changes.
+    pub(crate) record: Record,
+    pub(crate) log: Vec<Change>,
+    pub(crate) status: Status,
+    pub(crate) fresh: bool,
+    pub(crate) regenerate: bool,
+    pub(crate) destroy_stored: bool,
+    pub(crate) reseal: bool,
+    /// A writable handle was handed out: the commit runs.
+    pub(crate) writable_used: bool,
+    /// Flash messages visible in this request (flashed by the previous one).
+    pub(crate) flash_in: Map<String, Value>,
+    /// Incoming keys kept for one more request.
+    pub(crate) flash_keep: Vec<String>,
+    /// Messages flashed in this request, for the next one.
+    pub(crate) flash_out: Map<String, Value>,
+    /// Messages flashed for this request only.
+    pub(crate) flash_now: Map<String, Value>,
+    pub(crate) now: Timestamp,
+    pub(crate) policy: ExpiryPolicy,
+}
+
+impl State {
+    pub(crate) fn new_empty(now: Timestamp, policy: ExpiryPolicy) -> Self {
+        Self {
+            id: SessionId::generate(),
+            stored: None,
+            record: Record::new(now, policy.expires_at(now, now)),
+            log: Vec::new(),
+            status: Status::Unchanged,
+            fresh: true,
+            regenerate: false,
+            destroy_stored: false,
+            reseal: false,
+            writable_used: false,
+            flash_in: Map::new(),
+            flash_keep: Vec::new(),
+            flash_out: Map::new(),
+            flash_now: Map::new(),
+            now,
+            policy,
+        }
+    }
+
+    pub(crate) fn from_stored(stored: Stored, now: Timestamp, policy: ExpiryPolicy) -> Self {
+        let mut record = stored.record.clone();
+        let flash_in = std::mem::take(&mut record.flash);
+        Self {
+            id: stored.id.clone(),
+            record,
+            stored: Some(stored),
+            log: Vec::new(),
+            status: Status::Unchanged,
+            fresh: false,
+            regenerate: false,
+            destroy_stored: false,
+            reseal: false,
+            writable_used: false,
+            flash_in,
+            flash_keep: Vec::new(),
+            flash_out: Map::new(),
+            flash_now: Map::new(),
+            now,
+            policy,
+        }
+    }
+
+    fn changed(&mut self, change: Change) {
+        change.apply(&mut self.record);
+        self.log.push(change);
+        if self.status == Status::Unchanged {
+            self.status = Status::Changed;
+        }
+    }
+}
+
+/// A handle to the session of the current request.
+///
+/// Cheap to clone; every clone sees the same session. All methods take
+/// `&self`. Writes change this request's view at once and are recorded in a
+/// change log that the middleware commits after the handler returns, merged
+/// with whatever parallel requests committed meanwhile.
+///
+/// Values are stored as JSON, so anything that implements `Serialize` can be
+/// put and anything that implements `Deserialize` can be read back.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub(crate) state: Rc<RefCell<State>>,
+    readonly: bool,
+}
+
+impl Session {
+    pub(crate) fn from_state(state: State) -> Self {
+        Self {
+            state: Rc::new(RefCell::new(state)),
+            readonly: false,
+        }
+    }
+
+    /// A session for a client that has none yet, not backed by any store.
+    /// Useful in tests of code that takes a session.
+    pub fn detached(now: Timestamp, policy: ExpiryPolicy) -> Self {
+        let s = Self::from_state(State::new_empty(now, policy));
+        s.state.borrow_mut().writable_used = true;
+        s
+    }
+
+    /// A handle to the same session that can write, and marks the session for
+    /// commit at the end of the request.
+    pub fn writable(&self) -> Session {
+        self.state.borrow_mut().writable_used = true;
+        Session {
+            state: Rc::clone(&self.state),
+            readonly: false,
+        }
+    }
+
+    /// A handle to the same session whose writes fail with
+    /// [`SessionError::Readonly`]. On its own it never causes a commit.
+    pub fn readonly(&self) -> Session {
+        Session {
+            state: Rc::clone(&self.state),
+            readonly: true,
+        }
+    }
+
+    fn write(&self) -> Result<std::cell::RefMut<'_, State>, SessionError> {
+        if self.readonly {
+            return Err(SessionError::Readonly);
+        }
+        Ok(self.state.borrow_mut())
+    }
+
+    /// Reads the value under `key`, or `None` when absent. An error means a
+    /// value is stored but does not deserialize into `T`.
+    ///
+    /// ```
+    /// # use session_core::{Session, ExpiryPolicy, Timestamp};
+    /// # let session = Session::detached(Timestamp::from_secs(0), ExpiryPolicy::default());
+    /// session.put("user_id", 42)?;
+    /// assert_eq!(session.get::<u32>("user_id")?, Some(42));
+    /// assert_eq!(session.get::<u32>("missing")?, None);
+    /// assert!(session.get::<String>("user_id").is_err());
+    /// # Ok::<(), session_core::SessionError>(())
+    /// ```
+    pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, SessionError> {
+        let state = self.state.borrow();
+        match state.record.data.get(key) {
+            None => Ok(None),
+            Some(v) => T::deserialize(v)
+                .map(Some)
+                .map_err(|source| SessionError::Deserialize {
+                    key: key.to_owned(),
+                    source,
+                }),
+        }
+    }
+
+    /// Reads the value under `key`, or `default` when it is absent or null.
+    pub fn get_or<T: DeserializeOwned>(&self, key: &str, default: T) -> Result<T, SessionError> {
+        match self.state.borrow().record.data.get(key) {
+            None | Some(Value::Null) => Ok(default),
+            Some(v) => T::deserialize(v).map_err(|source| SessionError::Deserialize {
+                key: key.to_owned(),
+                source,
+            }),
+        }
+    }
+
+    /// The raw JSON value under `key`.
+    pub fn get_value(&self, key: &str) -> Option<Value> {
+        self.state.borrow().record.data.get(key).cloned()
+    }
+
+    /// Stores `value` under `key`, replacing what was there.
+    pub fn put<T: Serialize>(&self, key: impl Into<String>, value: T) -> Result<(), SessionError> {
+        let key = key.into();
+        let value = serde_json::to_value(value).map_err(|source| SessionError::Serialize {
+            key: key.clone(),
+            source,
+        })?;
+        self.write()?.changed(Change::Put(key, value));
+        Ok(())
+    }
+
+    /// Whether a value is stored under `key`.
+    pub fn has(&self, key: &str) -> bool {
+        self.state.borrow().record.data.contains_key(key)
+    }
+
+    /// A copy of all the session data.
+    pub fn all(&self) -> Map<String, Value> {
+        self.state.borrow().record.data.clone()
+    }
+
+    /// Removes `key`. Removing a missing key changes nothing.
+    pub fn forget(&self, key: &str) -> Result<(), SessionError> {
+        let mut state = self.write()?;
+        if state.record.data.contains_key(key) {
+            state.changed(Change::Forget(key.to_owned()));
+        }
+        Ok(())
+    }
+
+    /// Reads the value under `key` and removes it.
+    pub fn pull<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, SessionError> {
+        if self.readonly {
+            return Err(SessionError::Readonly);
+        }
+        let value = self.get(key)?;
+        self.forget(key)?;
+        Ok(value)
+    }
+
+    /// Adds `by` to the integer under `key` (a missing key counts from 0) and
+    /// returns the new value. Parallel increments of one key all count.
+    ///
+    /// A value that is not an integer, or a result outside `i64`, is an error
+    /// and leaves the data as it was.
+    ///
+    /// ```
+    /// # use session_core::{Session, ExpiryPolicy, Timestamp};
+    /// # let session = Session::detached(Timestamp::from_secs(0), ExpiryPolicy::default());
+    /// assert_eq!(session.increment("visits", 1)?, 1);
+    /// assert_eq!(session.increment("visits", 2)?, 3);
+    /// session.put("name", "Ada")?;
+    /// assert!(session.increment("name", 1).is_err());
+    /// # Ok::<(), session_core::SessionError>(())
+    /// ```
+    pub fn increment(&self, key: &str, by: i64) -> Result<i64, SessionError> {
+        let mut state = self.write()?;
+        let current = match state.record.data.get(key) {
+            None => 0,
+            Some(v) => v.as_i64().ok_or_else(|| SessionError::NotAnInteger {
+                key: key.to_owned(),
+            })?,
+        };
+        let local = current
+            .checked_add(by)
+            .ok_or_else(|| SessionError::Overflow {
+                key: key.to_owned(),
+            })?;
+        state.changed(Change::Increment {
+            key: key.to_owned(),
+            by,
+            local,
+        });
+        Ok(local)
+    }
+
+    /// Subtracts `by` from the integer under `key`; see [`Session::increment`].
+    pub fn decrement(&self, key: &str, by: i64) -> Result<i64, SessionError> {
+        let by = by.checked_neg().ok_or_else(|| SessionError::Overflow {
+            key: key.to_owned(),
+        })?;
+        self.increment(key, by)
+    }
+
+    /// Removes all data, keeping the session (its id and flash messages).
+    pub fn clear(&self) -> Result<(), SessionError> {
+        let mut state = self.write()?;
+        if !state.record.data.is_empty() {
+            state.changed(Change::Clear);
+        }
+        Ok(())
+    }
+
+    /// Destroys the session: the stored record is deleted and the cookie
+    /// removed when the response goes out. Data written after this starts a
+    /// new session under a new id.
+    pub fn destroy(&self) -> Result<(), SessionError> {
+        let mut state = self.write()?;
+        let now = state.now;
+        let policy = state.policy;
+        state.destroy_stored = state.stored.is_some();
+        state.id = SessionId::generate();
+        state.fresh = true;
+        state.regenerate = false;
+        state.log.clear();
+        state.record = Record::new(now, policy.expires_at(now, now));
+        state.flash_in.clear();
+        state.flash_keep.clear();
+        state.flash_out.clear();
+        state.flash_now.clear();
+        state.status = Status::Destroyed;
+        Ok(())
+    }
+
+    /// Gives the session a new id, keeping its data; the old id stops working.
+    /// Call it when privileges change (log in, log out) so an id planted by an
+    /// attacker before login is worthless after (session fixation).
+    pub fn regenerate(&self) -> Result<(), SessionError> {
+        let mut state = self.write()?;
+        state.id = SessionId::generate();
+        if state.stored.is_some() && !state.destroy_stored {
+            state.regenerate = true;
+            state.status = Status::Regenerated;
+        }
+        state.fresh = true;
+        Ok(())
+    }
+
+    /// The session's id: the one the client sent, or the one that will be
+    /// issued if this request saves anything. Never log it.
+    pub fn id(&self) -> SessionId {
+        self.state.borrow().id.clone()
+    }
+
+    /// Whether the id was made in this request (a new client, a regenerate or
+    /// a destroy).
+    pub fn is_fresh(&self) -> bool {
+        self.state.borrow().fresh
+    }
+
+    /// Whether this handle is read-only.
+    pub fn is_readonly(&self) -> bool {
+        self.readonly
+    }
+
+    /// What has happened to the session in this request.
+    pub fn status(&self) -> Status {
+        self.state.borrow().status
+    }
+
+    /// Whether the client arrived with a live session.
+    pub fn is_stored(&self) -> bool {
+        let state = self.state.borrow();
+        state.stored.is_some() && !state.destroy_stored
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn session() -> Session {
+        Session::detached(Timestamp::from_secs(100), ExpiryPolicy::default())
+    }
+
+    #[test]
+    fn data_api_round_trip() {
+        let s = session();
+        assert_eq!(s.status(), Status::Unchanged);
+        s.put("a", vec![1, 2]).unwrap();
+        assert!(s.has("a"));
+        assert_eq!(s.get::<Vec<u8>>("a").unwrap(), Some(vec![1, 2]));
+        assert_eq!(s.get_or("b", 7).unwrap(), 7);
+        assert_eq!(s.all().len(), 1);
+        assert_eq!(s.pull::<Vec<u8>>("a").unwrap(), Some(vec![1, 2]));
+        assert!(!s.has("a"));
+        assert_eq!(s.status(), Status::Changed);
+    }
+
+    #[test]
+    fn increment_errors_leave_data_as_it_was() {
+        let s = session();
+        s.put("t", "text").unwrap();
+        assert!(matches!(
+            s.increment("t", 1),
+            Err(SessionError::NotAnInteger { .. })
+        ));
+        assert_eq!(s.get_value("t"), Some(json!("text")));
+        s.put("m", i64::MAX).unwrap();
+        assert!(matches!(
+            s.increment("m", 1),
+            Err(SessionError::Overflow { .. })
+        ));
+        assert_eq!(s.get::<i64>("m").unwrap(), Some(i64::MAX));
+        assert_eq!(s.decrement("n", 3).unwrap(), -3);
+        assert!(matches!(
+            s.decrement("n", i64::MIN),
+            Err(SessionError::Overflow { .. })
+        ));
+    }
+
+    #[test]
+    fn readonly_handle_refuses_writes_but_reads() {
+        let s = session();
+        s.put("k", 1).unwrap();
+        let r = s.readonly();
+        assert_eq!(r.get::<i32>("k").unwrap(), Some(1));
+        assert!(matches!(r.put("k", 2), Err(SessionError::Readonly)));
+        assert!(matches!(r.forget("k"), Err(SessionError::Readonly)));
+        assert!(matches!(r.destroy(), Err(SessionError::Readonly)));
+        assert!(matches!(r.pull::<i32>("k"), Err(SessionError::Readonly)));
+        assert!(r.is_readonly());
+    }
+
+    #[test]
+    fn destroy_then_write_starts_a_new_session() {
+        let s = session();
+        s.put("k", 1).unwrap();
+        let before = s.id();
+        s.destroy().unwrap();
+        assert_eq!(s.status(), Status::Destroyed);
+        assert!(s.all().is_empty());
+        assert_ne!(s.id(), before);
+        s.put("bye", true).unwrap();
+        assert_eq!(s.status(), Status::Destroyed);
+        assert!(s.is_fresh());
+    }
+}

@@ -1,0 +1,5 @@
+//! Shared code for the workspace's examples and HTTP-level tests: the testbed
+//! application, so that `examples/testbed.rs` and `tests/` serve the same
+//! routes.
+
+pub mod testbed;
