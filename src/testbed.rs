@@ -1,1 +1,167 @@
-//! placeholder
+//! The testbed: a server that exercises the session API over HTTP. Our
+//! integration tests and benchmarks drive it; `examples/testbed.rs` runs it.
+//!
+//! ```text
+//! cargo run --release --example testbed -- --store memory [--port 8080] [--ttl 7200]
+//! ```
+//!
+//! `--store none` serves the same first four routes with no session
+//! middleware at all (constant answers), as the baseline for benchmarks.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::{web, HttpResponse, Responder};
+use serde_json::Value;
+use session_actix::{Error, Session, SessionDriver, SessionError, SessionMiddleware};
+
+/// The testbed's command line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Options {
+    /// `none` or a driver name.
+    pub store: String,
+    /// Port on 127.0.0.1.
+    pub port: u16,
+    /// Idle timeout in seconds.
+    pub ttl: u64,
+}
+
+impl Options {
+    /// Parses `--store STORE [--port N] [--ttl SECONDS]`.
+    pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Self, String> {
+        let mut opts = Options {
+            store: String::new(),
+            port: 8080,
+            ttl: 7200,
+        };
+        let mut args = args.into_iter();
+        while let Some(flag) = args.next() {
+            let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
+            match flag.as_str() {
+                "--store" => opts.store = value()?,
+                "--port" => opts.port = value()?.parse().map_err(|e| format!("--port: {e}"))?,
+                "--ttl" => opts.ttl = value()?.parse().map_err(|e| format!("--ttl: {e}"))?,
+                other => return Err(format!("unknown argument {other:?}")),
+            }
+        }
+        if opts.store.is_empty() {
+            return Err("--store is required (none, memory)".into());
+        }
+        Ok(opts)
+    }
+
+    /// The driver named by `--store`, or `None` for `--store none`.
+    pub fn driver(&self) -> Result<Option<Arc<dyn SessionDriver>>, String> {
+        match self.store.as_str() {
+            "none" => Ok(None),
+            "memory" => Ok(Some(Arc::new(session_actix::MemoryDriver::new()))),
+            other => Err(format!(
+                "unknown store {other:?}; this build knows: none, memory"
+            )),
+        }
+    }
+
+    /// The session middleware for `driver` with the testbed's settings:
+    /// `Secure` off (it serves plain http), idle timeout `--ttl`, the rest at
+    /// the defaults.
+    pub fn middleware(&self, driver: Arc<dyn SessionDriver>) -> Result<SessionMiddleware, String> {
+        let ttl = Duration::from_secs(self.ttl);
+        SessionMiddleware::builder_dyn(driver)
+            .secure(false)
+            .idle_timeout(ttl)
+            .refresh_after(Duration::from_secs(60).min(ttl / 2))
+            .build()
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// Registers the session routes.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/read", web::get().to(read))
+        .route("/write", web::post().to(write))
+        .route("/login", web::get().to(login))
+        .route("/untouched", web::get().to(untouched))
+        .route("/kv/{key}", web::get().to(kv_get))
+        .route("/kv/{key}", web::put().to(kv_put))
+        .route("/kv/{key}", web::delete().to(kv_delete))
+        .route("/incr/{key}", web::post().to(incr))
+        .route("/regenerate", web::post().to(regenerate))
+        .route("/logout", web::post().to(logout))
+        .route("/fail", web::get().to(fail));
+}
+
+/// The first four routes with constant answers and no session: the
+/// `--store none` baseline.
+pub fn bare_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/read", web::get().to(|| async { "0" }))
+        .route("/write", web::post().to(|| async { "1" }))
+        .route("/login", web::get().to(|| async { "ok" }))
+        .route("/untouched", web::get().to(untouched));
+}
+
+async fn read(session: Session) -> actix_web::Result<String> {
+    Ok(session.get_or::<i64>("counter", 0)?.to_string())
+}
+
+async fn write(session: Session) -> actix_web::Result<String> {
+    let next = session.get_or::<i64>("counter", 0)? + 1;
+    session.put("counter", next)?;
+    Ok(next.to_string())
+}
+
+async fn login(session: Session) -> actix_web::Result<&'static str> {
+    session.clear()?;
+    session.put("counter", 0)?;
+    session.regenerate()?;
+    Ok("ok")
+}
+
+async fn untouched() -> &'static str {
+    "ok"
+}
+
+async fn kv_get(session: Session, key: web::Path<String>) -> HttpResponse {
+    match session.get_value(&key) {
+        Some(v) => HttpResponse::Ok().json(v),
+        None => HttpResponse::NotFound().finish(),
+    }
+}
+
+async fn kv_put(
+    session: Session,
+    key: web::Path<String>,
+    body: web::Json<Value>,
+) -> actix_web::Result<HttpResponse> {
+    session.put(key.into_inner(), body.into_inner())?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn kv_delete(session: Session, key: web::Path<String>) -> actix_web::Result<HttpResponse> {
+    session.forget(&key)?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn incr(session: Session, key: web::Path<String>) -> actix_web::Result<HttpResponse> {
+    match session.increment(&key, 1) {
+        Ok(n) => Ok(HttpResponse::Ok().body(n.to_string())),
+        Err(Error::Session(
+            e @ (SessionError::NotAnInteger { .. } | SessionError::Overflow { .. }),
+        )) => Ok(HttpResponse::Conflict().body(e.to_string())),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn regenerate(session: Session) -> actix_web::Result<HttpResponse> {
+    session.regenerate()?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn logout(session: Session) -> actix_web::Result<HttpResponse> {
+    session.destroy()?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn fail(session: Session) -> actix_web::Result<impl Responder> {
+    session.put("failed", true)?;
+    Ok(HttpResponse::InternalServerError().body("failed on purpose"))
+}

@@ -69,7 +69,9 @@ pub enum DriverError {
     #[error("a session with this id already exists; creation never overwrites")]
     AlreadyExists,
     /// The store did not answer within the configured time.
-    #[error("the session store did not answer within {0:?}; check that it is running and reachable")]
+    #[error(
+        "the session store did not answer within {0:?}; check that it is running and reachable"
+    )]
     Timeout(Duration),
     /// The record could not be encoded.
     #[error("the session record could not be encoded: {0}")]
@@ -78,7 +80,9 @@ pub enum DriverError {
     #[error("a stored session record is corrupt: {0}")]
     Corrupt(#[source] serde_json::Error),
     /// The record is too large for the store (for example a cookie over 4096 bytes).
-    #[error("the session is {size} bytes, over the store's limit of {limit}; keep less in the session")]
+    #[error(
+        "the session is {size} bytes, over the store's limit of {limit}; keep less in the session"
+    )]
     TooLarge {
         /// The size that was refused.
         size: usize,

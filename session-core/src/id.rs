@@ -134,8 +134,7 @@ mod tests {
         assert!(SessionId::parse(&path).is_err());
         // The last character carries 4 data bits and 2 bits that must be
         // zero; setting the lowest one spells the same bytes non-canonically.
-        const ALPHABET: &[u8] =
-            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
         let mut loose = good.clone().into_bytes();
         let last = loose.pop().unwrap();
         let index = ALPHABET.iter().position(|&c| c == last).unwrap();

@@ -156,7 +156,11 @@ struct Plan {
 }
 
 impl Plan {
-    async fn run(self, driver: &dyn SessionDriver, now: Timestamp) -> Result<CookieAction, DriverError> {
+    async fn run(
+        self,
+        driver: &dyn SessionDriver,
+        now: Timestamp,
+    ) -> Result<CookieAction, DriverError> {
         let mut action = CookieAction::Keep;
         let live = match self.stored.clone() {
             Some(stored) if self.destroy_stored => {
@@ -276,7 +280,11 @@ fn gone(driver: &dyn SessionDriver) -> CookieAction {
     CookieAction::Remove
 }
 
-fn set(driver: &dyn SessionDriver, id: &SessionId, record: &Record) -> Result<CookieAction, DriverError> {
+fn set(
+    driver: &dyn SessionDriver,
+    id: &SessionId,
+    record: &Record,
+) -> Result<CookieAction, DriverError> {
     Ok(CookieAction::Set {
         value: driver.write_cookie(id, record)?,
         expires_at: record.expires_at,

@@ -78,7 +78,8 @@ mod tests {
     fn encode_decode_round_trip_keeps_nested_and_unicode_data() {
         let mut r = Record::new(Timestamp::from_secs(10), Timestamp::from_secs(100));
         r.data.insert("name".into(), json!("Zoë ✓ 日本"));
-        r.data.insert("cart".into(), json!({"items": [1, 2, {"x": null}]}));
+        r.data
+            .insert("cart".into(), json!({"items": [1, 2, {"x": null}]}));
         r.flash.insert("notice".into(), json!("saved"));
         r.version = 3;
         let back = Record::decode(&r.encode().unwrap()).unwrap();

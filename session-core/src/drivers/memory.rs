@@ -206,8 +206,16 @@ mod tests {
         let d = MemoryDriver::new();
         let old = SessionId::from_bytes(&[1; 32]);
         d.create(&old, &rec(0, 10)).await.unwrap();
-        assert!(d.load(&old, Timestamp::from_secs(9)).await.unwrap().is_some());
-        assert!(d.load(&old, Timestamp::from_secs(10)).await.unwrap().is_none());
+        assert!(d
+            .load(&old, Timestamp::from_secs(9))
+            .await
+            .unwrap()
+            .is_some());
+        assert!(d
+            .load(&old, Timestamp::from_secs(10))
+            .await
+            .unwrap()
+            .is_none());
         // A write in the same shard at a later time evicts it.
         let same_shard = SessionId::from_bytes(&[1; 32]);
         assert_eq!(same_shard, old);

@@ -1,0 +1,330 @@
+//! Session settings: a builder with secure defaults, checked when the
+//! middleware is built.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::cookie::{Cookie, SameSite};
+use session_core::{Clock, ExpiryPolicy, SessionDriver, SystemClock, Timestamp};
+
+use crate::error::ConfigError;
+use crate::middleware::SessionMiddleware;
+
+/// A function that shapes the cookie just before it is sent (Vapor's
+/// `cookieFactory`): add attributes, change the path, and so on. It runs on
+/// cookies that set a session, not on removal cookies.
+pub type CookieHook = Arc<dyn Fn(&mut Cookie<'static>) + Send + Sync>;
+
+/// The checked settings, shared by every worker.
+pub(crate) struct Config {
+    pub(crate) driver: Arc<dyn SessionDriver>,
+    pub(crate) cookie_name: String,
+    pub(crate) path: String,
+    pub(crate) domain: Option<String>,
+    pub(crate) secure: bool,
+    pub(crate) http_only: bool,
+    pub(crate) same_site: SameSite,
+    pub(crate) browser_session: bool,
+    pub(crate) policy: ExpiryPolicy,
+    pub(crate) hook: Option<CookieHook>,
+    pub(crate) clock: Arc<dyn Clock>,
+}
+
+impl Config {
+    pub(crate) fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// The `Set-Cookie` for a session valid until `expires_at`.
+    pub(crate) fn session_cookie(&self, value: String, expires_at: Timestamp) -> Cookie<'static> {
+        let mut cookie = self.base_cookie(value);
+        if !self.browser_session {
+            let secs = expires_at.since(self.now()).as_secs();
+            cookie.set_max_age(actix_web::cookie::time::Duration::seconds(
+                i64::try_from(secs).unwrap_or(i64::MAX),
+            ));
+        }
+        if let Some(hook) = &self.hook {
+            hook(&mut cookie);
+        }
+        cookie
+    }
+
+    /// The `Set-Cookie` that removes the session cookie (same Path and
+    /// Domain, or the browser would keep it).
+    pub(crate) fn removal_cookie(&self) -> Cookie<'static> {
+        let mut cookie = self.base_cookie(String::new());
+        cookie.make_removal();
+        cookie
+    }
+
+    fn base_cookie(&self, value: String) -> Cookie<'static> {
+        let mut cookie = Cookie::new(self.cookie_name.clone(), value);
+        cookie.set_path(self.path.clone());
+        if let Some(domain) = &self.domain {
+            cookie.set_domain(domain.clone());
+        }
+        cookie.set_secure(self.secure);
+        cookie.set_http_only(self.http_only);
+        cookie.set_same_site(self.same_site);
+        cookie
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("driver", &self.driver.name())
+            .field("cookie_name", &self.cookie_name)
+            .field("path", &self.path)
+            .field("domain", &self.domain)
+            .field("secure", &self.secure)
+            .field("http_only", &self.http_only)
+            .field("same_site", &self.same_site)
+            .field("browser_session", &self.browser_session)
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`SessionMiddleware`]. Start from [`SessionMiddleware::builder`].
+///
+/// Defaults: cookie `session`, path `/`, no domain, `Secure`, `HttpOnly`,
+/// `SameSite=Lax`, two hours idle timeout, no absolute timeout, expiry
+/// refreshed at most once a minute, a persistent cookie (with `Max-Age`).
+///
+/// ```
+/// use std::time::Duration;
+/// use session_actix::{MemoryDriver, SessionMiddleware};
+///
+/// let sessions = SessionMiddleware::builder(MemoryDriver::new())
+///     .cookie_name("app_session")
+///     .idle_timeout(Duration::from_secs(30 * 60))
+///     .absolute_timeout(Duration::from_secs(12 * 60 * 60))
+///     .build()
+///     .expect("valid session settings");
+/// # let _ = sessions;
+/// ```
+#[must_use = "call .build() to get the middleware"]
+pub struct SessionMiddlewareBuilder {
+    driver: Arc<dyn SessionDriver>,
+    cookie_name: String,
+    path: String,
+    domain: Option<String>,
+    secure: bool,
+    http_only: bool,
+    same_site: SameSite,
+    browser_session: bool,
+    policy: ExpiryPolicy,
+    hook: Option<CookieHook>,
+    clock: Arc<dyn Clock>,
+}
+
+impl fmt::Debug for SessionMiddlewareBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionMiddlewareBuilder")
+            .field("driver", &self.driver.name())
+            .field("cookie_name", &self.cookie_name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SessionMiddlewareBuilder {
+    pub(crate) fn new(driver: Arc<dyn SessionDriver>) -> Self {
+        Self {
+            driver,
+            cookie_name: "session".to_owned(),
+            path: "/".to_owned(),
+            domain: None,
+            secure: true,
+            http_only: true,
+            same_site: SameSite::Lax,
+            browser_session: false,
+            policy: ExpiryPolicy::default(),
+            hook: None,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// The cookie's name. Default `session`. A `__Host-` prefix makes the
+    /// browser pin the cookie to this exact host.
+    pub fn cookie_name(mut self, name: impl Into<String>) -> Self {
+        self.cookie_name = name.into();
+        self
+    }
+
+    /// The cookie's `Path`. Default `/`.
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        self.path = path.into();
+        self
+    }
+
+    /// The cookie's `Domain`. Default none (this host only).
+    pub fn domain(mut self, domain: impl Into<String>) -> Self {
+        self.domain = Some(domain.into());
+        self
+    }
+
+    /// The `Secure` attribute. Default on; turn it off only for plain-HTTP
+    /// development servers.
+    pub fn secure(mut self, secure: bool) -> Self {
+        self.secure = secure;
+        self
+    }
+
+    /// The `HttpOnly` attribute. Default on, so scripts cannot read the cookie.
+    pub fn http_only(mut self, http_only: bool) -> Self {
+        self.http_only = http_only;
+        self
+    }
+
+    /// The `SameSite` attribute. Default `Lax`.
+    pub fn same_site(mut self, same_site: SameSite) -> Self {
+        self.same_site = same_site;
+        self
+    }
+
+    /// A session unused for this long expires. Default two hours; at least
+    /// one second.
+    pub fn idle_timeout(mut self, idle: Duration) -> Self {
+        self.policy.idle = idle;
+        self
+    }
+
+    /// A session expires this long after it was created, however active.
+    /// Default none.
+    pub fn absolute_timeout(mut self, absolute: Duration) -> Self {
+        self.policy.absolute = Some(absolute);
+        self
+    }
+
+    /// A request that changes nothing refreshes the session's expiry only if
+    /// the last refresh is at least this old. Default one minute; must be
+    /// shorter than the idle timeout.
+    pub fn refresh_after(mut self, interval: Duration) -> Self {
+        self.policy.refresh_after = interval;
+        self
+    }
+
+    /// Sends the cookie without `Max-Age`, so the browser drops it when it
+    /// closes (AdonisJS `clearWithBrowser`). The server still enforces the
+    /// idle and absolute timeouts.
+    pub fn browser_session(mut self, on: bool) -> Self {
+        self.browser_session = on;
+        self
+    }
+
+    /// Shapes every session cookie just before it is sent.
+    ///
+    /// ```
+    /// use session_actix::{MemoryDriver, SessionMiddleware};
+    ///
+    /// let sessions = SessionMiddleware::builder(MemoryDriver::new())
+    ///     .cookie_hook(|cookie| cookie.set_partitioned(true))
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = sessions;
+    /// ```
+    pub fn cookie_hook(
+        mut self,
+        hook: impl Fn(&mut Cookie<'static>) + Send + Sync + 'static,
+    ) -> Self {
+        self.hook = Some(Arc::new(hook));
+        self
+    }
+
+    /// Where the middleware reads the time. Default the system clock; tests
+    /// pass a [`session_core::ManualClock`] to move time without sleeping.
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Checks the settings and builds the middleware.
+    pub fn build(self) -> Result<SessionMiddleware, ConfigError> {
+        self.validate()?;
+        Ok(SessionMiddleware::from_config(Config {
+            driver: self.driver,
+            cookie_name: self.cookie_name,
+            path: self.path,
+            domain: self.domain,
+            secure: self.secure,
+            http_only: self.http_only,
+            same_site: self.same_site,
+            browser_session: self.browser_session,
+            policy: self.policy,
+            hook: self.hook,
+            clock: self.clock,
+        }))
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let name = &self.cookie_name;
+        if name.is_empty() || !name.bytes().all(is_token_byte) {
+            return Err(ConfigError::CookieName(name.clone()));
+        }
+        check_attribute("path", &self.path)?;
+        if let Some(domain) = &self.domain {
+            check_attribute("domain", domain)?;
+        }
+        let second = Duration::from_secs(1);
+        if self.policy.idle < second {
+            return Err(ConfigError::Timeout {
+                which: "idle",
+                given: self.policy.idle,
+            });
+        }
+        if let Some(absolute) = self.policy.absolute {
+            if absolute < second {
+                return Err(ConfigError::Timeout {
+                    which: "absolute",
+                    given: absolute,
+                });
+            }
+        }
+        if self.policy.refresh_after >= self.policy.idle {
+            return Err(ConfigError::RefreshInterval {
+                refresh: self.policy.refresh_after,
+                idle: self.policy.idle,
+            });
+        }
+        if name.starts_with("__Host-") {
+            if !self.secure {
+                return Err(ConfigError::HostPrefix("turn secure back on"));
+            }
+            if self.domain.is_some() {
+                return Err(ConfigError::HostPrefix("remove the domain"));
+            }
+            if self.path != "/" {
+                return Err(ConfigError::HostPrefix("set the path to `/`"));
+            }
+        }
+        if name.starts_with("__Secure-") && !self.secure {
+            return Err(ConfigError::NeedsSecure("a `__Secure-` cookie name"));
+        }
+        if self.same_site == SameSite::None && !self.secure {
+            return Err(ConfigError::NeedsSecure("SameSite=None"));
+        }
+        Ok(())
+    }
+}
+
+/// RFC 6265 cookie-name characters (an RFC 7230 token).
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+fn check_attribute(attribute: &'static str, value: &str) -> Result<(), ConfigError> {
+    if value.is_empty()
+        || value
+            .bytes()
+            .any(|b| b == b';' || b.is_ascii_whitespace() || b.is_ascii_control())
+    {
+        return Err(ConfigError::CookieAttribute {
+            attribute,
+            value: value.to_owned(),
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,277 @@
+//! The middleware: finds the session cookie, leaves a lazy handle in the
+//! request, and commits after the handler.
+
+use std::future::{ready, Ready};
+use std::rc::Rc;
+use std::sync::Arc;
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
+use actix_web::http::header::{HeaderMap, HeaderValue, COOKIE, SET_COOKIE};
+use actix_web::{HttpMessage, HttpResponse};
+use futures_util::future::LocalBoxFuture;
+use session_core::lifecycle::{self, CookieAction, Rejected};
+use session_core::SessionDriver;
+use tokio::sync::OnceCell;
+
+use crate::config::{Config, SessionMiddlewareBuilder};
+use crate::error::Error;
+
+/// Session middleware for an `App`, a `scope` or a resource.
+///
+/// Build it once, outside `HttpServer::new`, and clone it into each worker's
+/// `App` so every worker shares the same driver:
+///
+/// ```no_run
+/// use actix_web::{web, App, HttpServer};
+/// use session_actix::{MemoryDriver, Session, SessionMiddleware};
+///
+/// async fn index(session: Session) -> actix_web::Result<String> {
+///     let visits = session.increment("visits", 1)?;
+///     Ok(format!("visit number {visits}"))
+/// }
+///
+/// #[actix_web::main]
+/// async fn main() -> std::io::Result<()> {
+///     let sessions = SessionMiddleware::builder(MemoryDriver::new())
+///         .build()
+///         .expect("valid session settings");
+///     HttpServer::new(move || {
+///         App::new()
+///             .wrap(sessions.clone())
+///             .route("/", web::get().to(index))
+///     })
+///     .bind(("127.0.0.1", 8080))?
+///     .run()
+///     .await
+/// }
+/// ```
+///
+/// On a scope only: `web::scope("/account").wrap(sessions.clone())`.
+///
+/// Per request it costs no store call until a handler takes a [`Session`]
+/// (or calls [`SessionExt::session`]); then one read. After the handler it
+/// commits at most once; see the crate docs for the exact rules.
+///
+/// [`Session`]: crate::Session
+/// [`SessionExt::session`]: crate::SessionExt::session
+#[derive(Clone, Debug)]
+pub struct SessionMiddleware {
+    config: Arc<Config>,
+}
+
+impl SessionMiddleware {
+    /// Starts a builder for sessions kept by `driver`.
+    pub fn builder(driver: impl SessionDriver) -> SessionMiddlewareBuilder {
+        SessionMiddlewareBuilder::new(Arc::new(driver))
+    }
+
+    /// Starts a builder for a driver chosen at run time.
+    pub fn builder_dyn(driver: Arc<dyn SessionDriver>) -> SessionMiddlewareBuilder {
+        SessionMiddlewareBuilder::new(driver)
+    }
+
+    pub(crate) fn from_config(config: Config) -> Self {
+        Self {
+            config: Arc::new(config),
+        }
+    }
+}
+
+impl<S, B> Transform<S, ServiceRequest> for SessionMiddleware
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = actix_web::Error;
+    type Transform = SessionService<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(SessionService {
+            service: Rc::new(service),
+            config: Arc::clone(&self.config),
+        }))
+    }
+}
+
+/// The per-worker service made by [`SessionMiddleware`].
+#[doc(hidden)]
+pub struct SessionService<S> {
+    service: Rc<S>,
+    config: Arc<Config>,
+}
+
+/// What the middleware leaves in the request for extractors.
+pub(crate) struct Slot {
+    pub(crate) config: Arc<Config>,
+    /// Whether the request carried our cookie (so a removal is worth sending).
+    pub(crate) had_cookie: std::cell::Cell<bool>,
+    session: OnceCell<session_core::Session>,
+}
+
+impl Slot {
+    /// The session, loaded on first use: one store read per request at most.
+    pub(crate) async fn session(
+        &self,
+        headers: &HeaderMap,
+    ) -> Result<session_core::Session, Error> {
+        let session = self
+            .session
+            .get_or_try_init(|| async {
+                let cookie = find_cookie(headers, &self.config.cookie_name);
+                self.had_cookie.set(cookie.is_some());
+                let now = self.config.now();
+                let loaded = lifecycle::load(self.config.driver.as_ref(), cookie.as_deref(), self.config.policy, now).await;
+                match loaded {
+                    Ok((session, rejected)) => {
+                        match rejected {
+                            Some(Rejected::Invalid(reason)) => {
+                                tracing::warn!(driver = self.config.driver.name(), reason, "rejected a session cookie; starting a fresh session");
+                            }
+                            Some(Rejected::Unknown) => {
+                                tracing::warn!(driver = self.config.driver.name(), "session cookie names no live session (unknown or expired); starting a fresh session");
+                            }
+                            _ => {}
+                        }
+                        Ok(session)
+                    }
+                    Err(e) => {
+                        tracing::error!(driver = self.config.driver.name(), error = %e, "loading the session failed");
+                        Err(Error::Store(e))
+                    }
+                }
+            })
+            .await?;
+        Ok(session.clone())
+    }
+}
+
+impl<S, B> Service<ServiceRequest> for SessionService<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    actix_service::forward_ready!(service);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        let slot = Rc::new(Slot {
+            config: Arc::clone(&self.config),
+            had_cookie: std::cell::Cell::new(false),
+            session: OnceCell::new(),
+        });
+        req.extensions_mut().insert(Rc::clone(&slot));
+        let service = Rc::clone(&self.service);
+        Box::pin(async move {
+            let mut res = service.call(req).await?;
+            let Some(session) = slot.session.get().cloned() else {
+                // No handler used the session: nothing to do, no store call.
+                return Ok(res.map_into_left_body());
+            };
+            if res.status().is_server_error() {
+                tracing::debug!(
+                    "handler answered a server error; session changes are not committed"
+                );
+                return Ok(res.map_into_left_body());
+            }
+            let config = &slot.config;
+            match lifecycle::commit(&session, config.driver.as_ref(), config.now()).await {
+                Ok(CookieAction::Keep) => {}
+                Ok(CookieAction::Set { value, expires_at }) => {
+                    let cookie = config.session_cookie(value, expires_at);
+                    append_cookie(&mut res, &cookie.to_string());
+                }
+                Ok(CookieAction::Remove) => {
+                    if slot.had_cookie.get() {
+                        append_cookie(&mut res, &config.removal_cookie().to_string());
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(driver = config.driver.name(), error = %e, "committing the session failed; answering 500");
+                    let (req, _) = res.into_parts();
+                    let failed = HttpResponse::InternalServerError().finish();
+                    return Ok(ServiceResponse::new(req, failed).map_into_right_body());
+                }
+            }
+            Ok(res.map_into_left_body())
+        })
+    }
+}
+
+fn append_cookie<B>(res: &mut ServiceResponse<B>, cookie: &str) {
+    match HeaderValue::from_str(cookie) {
+        Ok(value) => {
+            res.headers_mut().append(SET_COOKIE, value);
+        }
+        // The hook may have put something unsendable in the cookie.
+        Err(_) => {
+            tracing::error!("the session cookie is not a valid header value; check the cookie hook")
+        }
+    }
+}
+
+/// The value of the first cookie called `name` in the request's `Cookie`
+/// headers. Parsed by hand and leniently: a malformed neighbour cookie is
+/// skipped instead of hiding ours.
+pub(crate) fn find_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    let mut found: Option<String> = None;
+    let mut duplicates = 0usize;
+    for header in headers.get_all(COOKIE) {
+        let Ok(text) = header.to_str() else { continue };
+        for pair in text.split(';') {
+            let Some((n, v)) = pair.split_once('=') else {
+                continue;
+            };
+            if n.trim() != name {
+                continue;
+            }
+            if found.is_none() {
+                let v = v.trim();
+                let v = v
+                    .strip_prefix('"')
+                    .and_then(|v| v.strip_suffix('"'))
+                    .unwrap_or(v);
+                found = Some(v.to_owned());
+            } else {
+                duplicates += 1;
+            }
+        }
+    }
+    if duplicates > 0 {
+        tracing::warn!(
+            duplicates,
+            "the request carries the session cookie more than once; using the first"
+        );
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(values: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append(COOKIE, HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn finds_our_cookie_among_malformed_neighbours() {
+        let h = headers(&["junk; =x; a=b;;", "other=%%%; session=abc ; z"]);
+        assert_eq!(find_cookie(&h, "session").as_deref(), Some("abc"));
+        assert_eq!(find_cookie(&headers(&["sessionx=1"]), "session"), None);
+        assert_eq!(
+            find_cookie(&headers(&["session=one; session=two"]), "session").as_deref(),
+            Some("one")
+        );
+    }
+}
