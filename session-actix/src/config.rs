@@ -221,7 +221,8 @@ impl SessionMiddlewareBuilder {
     /// use session_actix::{MemoryDriver, SessionMiddleware};
     ///
     /// let sessions = SessionMiddleware::builder(MemoryDriver::new())
-    ///     .cookie_hook(|cookie| cookie.set_partitioned(true))
+    ///     // e.g. a cookie that only the /app part of the site receives
+    ///     .cookie_hook(|cookie| cookie.set_path("/app"))
     ///     .build()
     ///     .unwrap();
     /// # let _ = sessions;

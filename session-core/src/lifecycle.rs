@@ -12,7 +12,11 @@ use crate::time::Timestamp;
 
 /// How many times a commit merges and retries after losing a race to a
 /// parallel request before giving up with [`DriverError::Contention`].
-pub const MAX_COMMIT_ATTEMPTS: u32 = 64;
+///
+/// Every round has a winner, so with `n` requests committing to one session
+/// at once the last one lands within `n` attempts; browsers open at most a
+/// few dozen parallel requests to one site, well under this bound.
+pub const MAX_COMMIT_ATTEMPTS: u32 = 256;
 
 /// Why a cookie did not lead to a stored session. Logged as a warning by the
 /// adapter; the client gets a fresh session.

@@ -37,9 +37,9 @@ impl Default for ExpiryPolicy {
 impl ExpiryPolicy {
     /// When a session created at `created_at` and active at `now` expires.
     pub fn expires_at(&self, created_at: Timestamp, now: Timestamp) -> Timestamp {
-        let idle = now.add(self.idle);
+        let idle = now.plus(self.idle);
         match self.absolute {
-            Some(abs) => idle.min(created_at.add(abs)),
+            Some(abs) => idle.min(created_at.plus(abs)),
             None => idle,
         }
     }

@@ -25,7 +25,7 @@ impl Timestamp {
     }
 
     /// This timestamp moved `by` later, saturating at the far future.
-    pub fn add(self, by: Duration) -> Self {
+    pub fn plus(self, by: Duration) -> Self {
         Self(self.0.saturating_add(by.as_secs()))
     }
 

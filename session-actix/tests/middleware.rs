@@ -1,0 +1,543 @@
+//! HTTP-level behaviour of the middleware, driven through actix-web's test
+//! utilities.
+
+mod common;
+
+use std::time::Duration;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::header::{COOKIE, SET_COOKIE};
+use actix_web::http::StatusCode;
+use actix_web::{test, web, App, HttpRequest, HttpResponse};
+use common::{Calls, TestDriver};
+use session_actix::{
+    ManualClock, ReadonlySession, SameSite, Session, SessionError, SessionExt, SessionMiddleware,
+    SessionMiddlewareBuilder, Timestamp,
+};
+
+const T0: u64 = 1_700_000_000;
+
+fn builder(driver: &TestDriver) -> SessionMiddlewareBuilder {
+    SessionMiddleware::builder(driver.clone())
+}
+
+async fn read(s: Session) -> actix_web::Result<String> {
+    Ok(s.get_or::<i64>("n", 0)?.to_string())
+}
+async fn write(s: Session) -> actix_web::Result<String> {
+    Ok(s.increment("n", 1)?.to_string())
+}
+async fn put(s: Session, path: web::Path<(String, String)>) -> actix_web::Result<HttpResponse> {
+    let (k, v) = path.into_inner();
+    s.put(k, v)?;
+    Ok(HttpResponse::NoContent().finish())
+}
+async fn get(s: Session, k: web::Path<String>) -> HttpResponse {
+    match s.get_value(&k) {
+        Some(v) => HttpResponse::Ok().json(v),
+        None => HttpResponse::NotFound().finish(),
+    }
+}
+async fn regenerate(s: Session) -> actix_web::Result<HttpResponse> {
+    s.regenerate()?;
+    Ok(HttpResponse::NoContent().finish())
+}
+async fn destroy(s: Session) -> actix_web::Result<HttpResponse> {
+    s.destroy()?;
+    Ok(HttpResponse::NoContent().finish())
+}
+async fn fail(s: Session) -> actix_web::Result<HttpResponse> {
+    s.put("failed", true)?;
+    Ok(HttpResponse::InternalServerError().finish())
+}
+async fn readonly(s: ReadonlySession) -> String {
+    let refused = matches!(
+        s.put("x", 1),
+        Err(session_actix::Error::Session(SessionError::Readonly))
+    );
+    format!("{} {}", s.get_or::<i64>("n", 0).unwrap(), refused)
+}
+async fn via_ext(req: HttpRequest) -> actix_web::Result<String> {
+    let s = req.session().await?;
+    Ok(s.increment("n", 1)?.to_string())
+}
+async fn inc(s: Session, k: web::Path<String>) -> actix_web::Result<String> {
+    Ok(s.increment(&k, 1)?.to_string())
+}
+async fn untouched() -> &'static str {
+    "ok"
+}
+
+fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/read", web::get().to(read))
+        .route("/write", web::post().to(write))
+        .route("/put/{k}/{v}", web::post().to(put))
+        .route("/get/{k}", web::get().to(get))
+        .route("/regenerate", web::post().to(regenerate))
+        .route("/destroy", web::post().to(destroy))
+        .route("/fail", web::get().to(fail))
+        .route("/readonly", web::get().to(readonly))
+        .route("/ext", web::post().to(via_ext))
+        .route("/inc/{k}", web::post().to(inc))
+        .route("/untouched", web::get().to(untouched));
+}
+
+macro_rules! app {
+    ($mw:expr) => {
+        test::init_service(App::new().wrap($mw).configure(routes)).await
+    };
+}
+
+/// The `Set-Cookie` headers of a response.
+fn set_cookies<B>(res: &ServiceResponse<B>) -> Vec<String> {
+    res.headers()
+        .get_all(SET_COOKIE)
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The session cookie's value from a response, if it set one.
+fn cookie_value<B>(res: &ServiceResponse<B>) -> Option<String> {
+    set_cookies(res).iter().find_map(|c| {
+        let (pair, _) = c.split_once(';').unwrap_or((c, ""));
+        pair.strip_prefix("session=").map(str::to_owned)
+    })
+}
+
+async fn body<B: MessageBody>(res: ServiceResponse<B>) -> String {
+    String::from_utf8(test::read_body(res).await.to_vec()).unwrap()
+}
+
+fn req(method: &str, path: &str, cookie: Option<&str>) -> test::TestRequest {
+    let r = match method {
+        "POST" => test::TestRequest::post(),
+        _ => test::TestRequest::get(),
+    }
+    .uri(path);
+    match cookie {
+        Some(c) => r.insert_header((COOKIE, format!("session={c}"))),
+        None => r,
+    }
+}
+
+#[actix_web::test]
+async fn counter_round_trip_sets_secure_defaults() {
+    let d = TestDriver::default();
+    let app = app!(builder(&d).build().unwrap());
+    let res = test::call_service(&app, req("POST", "/write", None).to_request()).await;
+    let header = set_cookies(&res).pop().expect("a cookie on first write");
+    for attr in [
+        "HttpOnly",
+        "SameSite=Lax",
+        "Secure",
+        "Path=/",
+        "Max-Age=7200",
+    ] {
+        assert!(header.contains(attr), "{attr} missing from {header}");
+    }
+    assert!(!header.contains("Domain"));
+    let id = cookie_value(&res).unwrap();
+    assert_eq!(id.len(), 43);
+    let res = test::call_service(&app, req("POST", "/write", Some(&id)).to_request()).await;
+    assert_eq!(body(res).await, "2");
+    let res = test::call_service(&app, req("GET", "/read", Some(&id)).to_request()).await;
+    assert!(set_cookies(&res).is_empty(), "a read sends no cookie");
+    assert_eq!(body(res).await, "2");
+}
+
+#[actix_web::test]
+async fn configured_cookie_attributes_and_hook_are_sent() {
+    let d = TestDriver::default();
+    let mw = builder(&d)
+        .cookie_name("app")
+        .domain("example.test")
+        .path("/")
+        .same_site(SameSite::Strict)
+        .http_only(false)
+        .browser_session(true)
+        .cookie_hook(|c| c.set_path("/app"))
+        .build()
+        .unwrap();
+    let app = app!(mw);
+    let res = test::call_service(&app, test::TestRequest::post().uri("/write").to_request()).await;
+    let header = set_cookies(&res).pop().unwrap();
+    assert!(header.starts_with("app="), "{header}");
+    assert!(header.contains("Domain=example.test"));
+    assert!(header.contains("SameSite=Strict"));
+    assert!(header.contains("Path=/app"), "the hook ran: {header}");
+    assert!(!header.contains("HttpOnly"));
+    assert!(
+        !header.contains("Max-Age"),
+        "browser session cookie has no Max-Age: {header}"
+    );
+}
+
+#[actix_web::test]
+async fn untouched_request_costs_no_store_call_and_no_cookie() {
+    let d = TestDriver::default();
+    let app = app!(builder(&d).build().unwrap());
+    let res = test::call_service(&app, req("POST", "/write", None).to_request()).await;
+    let id = cookie_value(&res).unwrap();
+    let before = d.calls.total();
+    let res = test::call_service(&app, req("GET", "/untouched", Some(&id)).to_request()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(set_cookies(&res).is_empty());
+    assert_eq!(
+        d.calls.total(),
+        before,
+        "no store call for an untouched request"
+    );
+}
+
+#[actix_web::test]
+async fn reads_cost_one_load_and_write_nothing() {
+    let d = TestDriver::default();
+    let app = app!(builder(&d).build().unwrap());
+    // A new client that only reads gets no cookie and nothing is stored.
+    let res = test::call_service(&app, req("GET", "/read", None).to_request()).await;
+    assert!(set_cookies(&res).is_empty());
+    assert_eq!(d.calls.total(), 0, "no cookie: nothing to load");
+    assert!(d.inner.is_empty());
+
+    let res = test::call_service(&app, req("POST", "/write", None).to_request()).await;
+    let id = cookie_value(&res).unwrap();
+    let before = d.calls.total();
+    let res = test::call_service(&app, req("GET", "/read", Some(&id)).to_request()).await;
+    assert_eq!(body(res).await, "1");
+    assert_eq!(Calls::get(&d.calls.load), 1);
+    assert_eq!(
+        d.calls.total(),
+        before + 1,
+        "exactly one store call: the load"
+    );
+}
+
+#[actix_web::test]
+async fn unknown_ids_are_never_adopted() {
+    let d = TestDriver::default();
+    let app = app!(builder(&d).build().unwrap());
+    let planted = session_actix::SessionId::generate().to_string();
+    let res = test::call_service(&app, req("POST", "/write", Some(&planted)).to_request()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let issued = cookie_value(&res).unwrap();
+    assert_ne!(
+        issued, planted,
+        "a new id is issued instead of the planted one"
+    );
+    assert_eq!(body(res).await, "1");
+}
+
+#[actix_web::test]
+async fn bad_cookies_give_a_fresh_session_never_an_error() {
+    let d = TestDriver::default();
+    let app = app!(builder(&d).build().unwrap());
+    let res = test::call_service(&app, req("POST", "/write", None).to_request()).await;
+    let good = cookie_value(&res).unwrap();
+    let mut flipped = good.clone().into_bytes();
+    flipped[5] = if flipped[5] == b'A' { b'B' } else { b'A' };
+    let flipped = String::from_utf8(flipped).unwrap();
+    let long = "A".repeat(5000);
+    let bad = [
+        "",
+        "\"\"",
+        &good[..20],
+        &flipped,
+        "../../../../etc/passwd",
+        "'; DROP TABLE sessions; --",
+        "%00%2F%2e%2e",
+        "=====",
+        &long,
+        "ü",
+    ];
+    for value in bad {
+        let loads = Calls::get(&d.calls.load);
+        let res = test::call_service(&app, req("GET", "/read", Some(value)).to_request()).await;
+        assert_eq!(res.status(), StatusCode::OK, "cookie {value:?}");
+        assert_eq!(
+            body(res).await,
+            "0",
+            "cookie {value:?} gives a fresh session"
+        );
+        if value != flipped {
+            assert_eq!(
+                Calls::get(&d.calls.load),
+                loads,
+                "malformed {value:?} reached the store"
+            );
+        }
+    }
+}
+
+#[actix_web::test]
+async fn malformed_neighbours_and_duplicates_do_not_hide_our_cookie() {
+    let d = TestDriver::default();
+    let app = app!(builder(&d).build().unwrap());
+    let res = test::call_service(&app, req("POST", "/write", None).to_request()).await;
+    let id = cookie_value(&res).unwrap();
+    let header = format!("broken; =; x=\"unterminated; %%%=%; session={id}; session=junk");
+    let r = test::TestRequest::get()
+        .uri("/read")
+        .insert_header((COOKIE, header))
+        .to_request();
+    assert_eq!(body(test::call_service(&app, r).await).await, "1");
+    // Two Cookie headers, ours in the second.
+    let r = test::TestRequest::get()
+        .uri("/read")
+        .append_header((COOKIE, "a=b; c"))
+        .append_header((COOKIE, format!("session={id}")))
+        .to_request();
+    assert_eq!(body(test::call_service(&app, r).await).await, "1");
+}
+
+#[actix_web::test]
+async fn regenerate_moves_data_to_a_new_id_and_kills_the_old() {
+    let d = TestDriver::default();
+    let app = app!(builder(&d).build().unwrap());
+    let res = test::call_service(&app, req("POST", "/write", None).to_request()).await;
+    let old = cookie_value(&res).unwrap();
+    let res = test::call_service(&app, req("POST", "/regenerate", Some(&old)).to_request()).await;
+    let new = cookie_value(&res).expect("a new cookie");
+    assert_ne!(new, old);
+    let res = test::call_service(&app, req("GET", "/read", Some(&new)).to_request()).await;
+    assert_eq!(body(res).await, "1", "data kept");
+    let res = test::call_service(&app, req("GET", "/read", Some(&old)).to_request()).await;
+    assert_eq!(body(res).await, "0", "old id is dead");
+}
+
+#[actix_web::test]
+async fn destroy_deletes_the_record_and_sends_a_matching_removal_cookie() {
+    let d = TestDriver::default();
+    let app = app!(builder(&d).domain("example.test").build().unwrap());
+    let res = test::call_service(&app, req("POST", "/write", None).to_request()).await;
+    let id = cookie_value(&res).unwrap();
+    let res = test::call_service(&app, req("POST", "/destroy", Some(&id)).to_request()).await;
+    let removal = set_cookies(&res).pop().expect("a removal cookie");
+    assert!(removal.starts_with("session=;"), "{removal}");
+    assert!(removal.contains("Max-Age=0"), "{removal}");
+    assert!(
+        removal.contains("Path=/") && removal.contains("Domain=example.test"),
+        "{removal}"
+    );
+    assert!(d.inner.is_empty());
+    let res = test::call_service(&app, req("GET", "/read", Some(&id)).to_request()).await;
+    assert_eq!(body(res).await, "0");
+}
+
+#[actix_web::test]
+async fn a_5xx_answer_commits_nothing() {
+    let d = TestDriver::default();
+    let app = app!(builder(&d).build().unwrap());
+    let res = test::call_service(&app, req("GET", "/fail", None).to_request()).await;
+    assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(set_cookies(&res).is_empty());
+    assert!(d.inner.is_empty());
+    let res = test::call_service(&app, req("POST", "/write", None).to_request()).await;
+    let id = cookie_value(&res).unwrap();
+    let updates = Calls::get(&d.calls.update);
+    let res = test::call_service(&app, req("GET", "/fail", Some(&id)).to_request()).await;
+    assert!(set_cookies(&res).is_empty());
+    assert_eq!(Calls::get(&d.calls.update), updates);
+    let res = test::call_service(&app, req("GET", "/get/failed", Some(&id)).to_request()).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+}
+
+#[actix_web::test]
+async fn store_failures_answer_an_opaque_500_and_keep_the_clients_cookie() {
+    let d = TestDriver::default();
+    let app = app!(builder(&d).build().unwrap());
+    let res = test::call_service(&app, req("POST", "/write", None).to_request()).await;
+    let id = cookie_value(&res).unwrap();
+    d.fail(true);
+    for (m, p) in [("GET", "/read"), ("POST", "/write")] {
+        let res = test::call_service(&app, req(m, p, Some(&id)).to_request()).await;
+        assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(
+            set_cookies(&res).is_empty(),
+            "the client's cookie is not replaced"
+        );
+        let text = body(res).await;
+        assert!(
+            !text.contains("down"),
+            "the cause is not shown to the client: {text}"
+        );
+    }
+    // A new client's first write also fails cleanly at commit time.
+    let res = test::call_service(&app, req("POST", "/write", None).to_request()).await;
+    assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(set_cookies(&res).is_empty());
+    d.fail(false);
+    let res = test::call_service(&app, req("GET", "/read", Some(&id)).to_request()).await;
+    assert_eq!(
+        body(res).await,
+        "1",
+        "data committed before the outage is intact"
+    );
+}
+
+#[actix_web::test]
+async fn readonly_session_refuses_writes_and_never_commits() {
+    let d = TestDriver::default();
+    let clock = ManualClock::new(Timestamp::from_secs(T0));
+    let app = app!(builder(&d).clock(clock.clone()).build().unwrap());
+    let res = test::call_service(&app, req("POST", "/write", None).to_request()).await;
+    let id = cookie_value(&res).unwrap();
+    clock.advance(Duration::from_secs(3600)); // a touch would be due
+    let before = d.calls.total();
+    let res = test::call_service(&app, req("GET", "/readonly", Some(&id)).to_request()).await;
+    assert!(set_cookies(&res).is_empty());
+    assert_eq!(body(res).await, "1 true");
+    assert_eq!(d.calls.total(), before + 1, "only the load");
+}
+
+#[actix_web::test]
+async fn session_ext_reaches_the_session_from_http_request() {
+    let d = TestDriver::default();
+    let app = app!(builder(&d).build().unwrap());
+    let res = test::call_service(&app, req("POST", "/ext", None).to_request()).await;
+    let id = cookie_value(&res).unwrap();
+    let res = test::call_service(&app, req("GET", "/read", Some(&id)).to_request()).await;
+    assert_eq!(body(res).await, "1");
+}
+
+#[actix_web::test]
+async fn missing_middleware_is_a_500_not_a_silent_session() {
+    let app = test::init_service(
+        App::new()
+            .service(
+                web::scope("/with")
+                    .wrap(
+                        SessionMiddleware::builder(TestDriver::default())
+                            .build()
+                            .unwrap(),
+                    )
+                    .route("/write", web::post().to(write)),
+            )
+            .route("/without", web::post().to(write)),
+    )
+    .await;
+    let res = test::call_service(
+        &app,
+        test::TestRequest::post().uri("/with/write").to_request(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(cookie_value(&res).is_some());
+    let res = app
+        .call(test::TestRequest::post().uri("/without").to_request())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(set_cookies(&res).is_empty());
+}
+
+#[actix_web::test]
+async fn middleware_on_a_single_resource() {
+    let d = TestDriver::default();
+    let app = test::init_service(
+        App::new().service(
+            web::resource("/write")
+                .wrap(builder(&d).build().unwrap())
+                .route(web::post().to(write)),
+        ),
+    )
+    .await;
+    let res = test::call_service(&app, test::TestRequest::post().uri("/write").to_request()).await;
+    assert!(cookie_value(&res).is_some());
+}
+
+#[actix_web::test]
+async fn idle_expiry_is_enforced_on_the_server_and_refresh_is_throttled() {
+    let d = TestDriver::default();
+    let clock = ManualClock::new(Timestamp::from_secs(T0));
+    let mw = builder(&d)
+        .clock(clock.clone())
+        .idle_timeout(Duration::from_secs(600))
+        .refresh_after(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let app = app!(mw);
+    let res = test::call_service(&app, req("POST", "/write", None).to_request()).await;
+    let id = cookie_value(&res).unwrap();
+    clock.advance(Duration::from_secs(30));
+    let res = test::call_service(&app, req("GET", "/read", Some(&id)).to_request()).await;
+    assert!(set_cookies(&res).is_empty(), "refresh not due yet");
+    assert_eq!(Calls::get(&d.calls.touch), 0);
+    clock.advance(Duration::from_secs(40));
+    let res = test::call_service(&app, req("GET", "/read", Some(&id)).to_request()).await;
+    let header = set_cookies(&res).pop().expect("refreshed cookie");
+    assert!(header.contains("Max-Age=600"), "{header}");
+    assert_eq!(Calls::get(&d.calls.touch), 1);
+    // Touched at T0+70: alive until T0+670.
+    clock.set(Timestamp::from_secs(T0 + 669));
+    let res = test::call_service(&app, req("GET", "/read", Some(&id)).to_request()).await;
+    assert_eq!(body(res).await, "1");
+    // That read was a touch at T0+669; idle for the full 600 s after it.
+    clock.set(Timestamp::from_secs(T0 + 669 + 600));
+    let res = test::call_service(&app, req("GET", "/read", Some(&id)).to_request()).await;
+    assert_eq!(
+        body(res).await,
+        "0",
+        "expired on the server whatever the browser keeps"
+    );
+}
+
+#[actix_web::test]
+async fn absolute_timeout_ends_even_an_active_session() {
+    let d = TestDriver::default();
+    let clock = ManualClock::new(Timestamp::from_secs(T0));
+    let mw = builder(&d)
+        .clock(clock.clone())
+        .idle_timeout(Duration::from_secs(600))
+        .absolute_timeout(Duration::from_secs(1000))
+        .build()
+        .unwrap();
+    let app = app!(mw);
+    let res = test::call_service(&app, req("POST", "/write", None).to_request()).await;
+    let id = cookie_value(&res).unwrap();
+    for _ in 0..3 {
+        clock.advance(Duration::from_secs(300));
+        let res = test::call_service(&app, req("POST", "/write", Some(&id)).to_request()).await;
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    clock.set(Timestamp::from_secs(T0 + 999));
+    let res = test::call_service(&app, req("GET", "/read", Some(&id)).to_request()).await;
+    assert_eq!(body(res).await, "4");
+    clock.set(Timestamp::from_secs(T0 + 1000));
+    let res = test::call_service(&app, req("GET", "/read", Some(&id)).to_request()).await;
+    assert_eq!(body(res).await, "0");
+}
+
+#[actix_web::test]
+async fn parallel_increments_of_two_keys_all_land() {
+    let d = TestDriver::slow();
+    let app = app!(builder(&d).build().unwrap());
+    let res = test::call_service(&app, req("POST", "/put/seed/1", None).to_request()).await;
+    let id = cookie_value(&res).unwrap();
+    let mut calls = Vec::new();
+    for i in 0..80 {
+        let key = if i % 2 == 0 { "a" } else { "b" };
+        let r = test::TestRequest::post()
+            .uri(&format!("/inc/{key}"))
+            .insert_header((COOKIE, format!("session={id}")))
+            .to_request();
+        calls.push(app.call(r));
+    }
+    let results = futures_util::future::join_all(calls).await;
+    let statuses: Vec<_> = results
+        .iter()
+        .map(|r| r.as_ref().unwrap().status())
+        .collect();
+    assert!(
+        statuses.iter().all(|s| *s == StatusCode::OK),
+        "{statuses:?}"
+    );
+    assert!(
+        Calls::get(&d.calls.update) > 80,
+        "the test must actually create conflicts"
+    );
+    for key in ["a", "b"] {
+        let r = req("GET", &format!("/get/{key}"), Some(&id)).to_request();
+        assert_eq!(body(test::call_service(&app, r).await).await, "40");
+    }
+}
