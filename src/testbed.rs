@@ -87,7 +87,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/incr/{key}", web::post().to(incr))
         .route("/regenerate", web::post().to(regenerate))
         .route("/logout", web::post().to(logout))
-        .route("/fail", web::get().to(fail));
+        .route("/fail", web::get().to(fail))
+        .route("/flash/{key}", web::post().to(flash))
+        .route("/flashed", web::get().to(flashed));
 }
 
 /// The first four routes with constant answers and no session: the
@@ -159,6 +161,19 @@ async fn regenerate(session: Session) -> actix_web::Result<HttpResponse> {
 async fn logout(session: Session) -> actix_web::Result<HttpResponse> {
     session.destroy()?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+async fn flash(
+    session: Session,
+    key: web::Path<String>,
+    body: web::Json<Value>,
+) -> actix_web::Result<HttpResponse> {
+    session.flash(key.into_inner(), body.into_inner())?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn flashed(session: Session) -> HttpResponse {
+    HttpResponse::Ok().json(session.flash_messages().all())
 }
 
 async fn fail(session: Session) -> actix_web::Result<impl Responder> {

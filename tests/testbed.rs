@@ -230,3 +230,18 @@ fn testbed_options_parse_and_reject() {
         .middleware(zero_ttl.driver().unwrap().unwrap())
         .is_err());
 }
+
+#[actix_rt::test]
+async fn flash_routes_show_a_message_in_the_next_request_only() {
+    let server = start("memory");
+    let mut b = Browser::new(&server);
+    let (status, _) = b
+        .send("POST", "/flash/notice", Some(r#"{"text":"Saved"}"#))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(b.send("GET", "/untouched", None).await.1, "ok");
+    let (_, body) = b.send("GET", "/flashed", None).await;
+    let seen: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(seen, serde_json::json!({"notice": {"text": "Saved"}}));
+    assert_eq!(b.send("GET", "/flashed", None).await.1, "{}");
+}

@@ -4,12 +4,14 @@
 mod config;
 mod error;
 mod ext;
+mod flash;
 mod middleware;
 mod session;
 
 pub use config::{CookieHook, SessionMiddlewareBuilder};
 pub use error::{ConfigError, Error};
 pub use ext::SessionExt;
+pub use flash::FlashMessages;
 pub use middleware::{SessionMiddleware, SessionService};
 pub use session::{ReadonlySession, Session};
 
@@ -19,8 +21,8 @@ pub use actix_web::cookie::SameSite;
 /// The framework-free session model, for driver authors and advanced use.
 pub use session_core as core;
 pub use session_core::{
-    Clock, CookieRead, DriverError, ExpiryPolicy, IdError, ManualClock, Record, SessionDriver,
-    SessionError, SessionId, Status, SystemClock, Timestamp, Update,
+    Clock, CookieRead, DriverError, ExpiryPolicy, FlashMessage, IdError, Level, ManualClock,
+    Record, SessionDriver, SessionError, SessionId, Status, SystemClock, Timestamp, Update,
 };
 
 #[cfg(feature = "memory")]

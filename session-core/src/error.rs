@@ -53,6 +53,10 @@ pub enum SessionError {
         /// The key being changed.
         key: String,
     },
+    /// Flashing many values at once needs a map or a struct; the value given
+    /// serializes to something else.
+    #[error("flash_many, flash_all, flash_only and flash_except take a map or a struct with named fields")]
+    NotAnObject,
     /// A write was attempted through a read-only session.
     #[error("this session is read-only; take `Session` instead of `ReadonlySession` to write")]
     Readonly,

@@ -4,7 +4,7 @@
 //! - [`Record`]: what a driver stores for one session (data, flash, times,
 //!   version).
 //! - [`Session`]: the handle a handler uses (get, put, increment, regenerate
-//!   ...), which records a change log.
+//!   ...), which records a change log, and flash messages ([`FlashMessages`]).
 //! - [`SessionDriver`]: the store trait; [`drivers`] holds the built-in ones.
 //! - [`lifecycle`]: loading a session for a request and committing it after,
 //!   merging with parallel requests so no update is lost.
@@ -16,6 +16,7 @@ mod change;
 mod driver;
 pub mod drivers;
 mod error;
+mod flash;
 mod id;
 pub mod lifecycle;
 mod policy;
@@ -25,6 +26,7 @@ mod time;
 
 pub use driver::{CookieRead, SessionDriver, Update};
 pub use error::{DriverError, IdError, SessionError};
+pub use flash::{FlashMessage, FlashMessages, Level, LEVEL_MESSAGES_KEY};
 pub use id::{SessionId, ID_BYTES, ID_LEN};
 pub use policy::ExpiryPolicy;
 pub use record::Record;

@@ -64,6 +64,8 @@ pub(crate) struct State {
     pub(crate) flash_out: Map<String, Value>,
     /// Messages flashed for this request only.
     pub(crate) flash_now: Map<String, Value>,
+    /// `clear_flash` was called: incoming messages are consumed and hidden.
+    pub(crate) flash_cleared: bool,
     pub(crate) now: Timestamp,
     pub(crate) policy: ExpiryPolicy,
 }
@@ -85,6 +87,7 @@ impl State {
             flash_keep: Vec::new(),
             flash_out: Map::new(),
             flash_now: Map::new(),
+            flash_cleared: false,
             now,
             policy,
         }
@@ -108,6 +111,7 @@ impl State {
             flash_keep: Vec::new(),
             flash_out: Map::new(),
             flash_now: Map::new(),
+            flash_cleared: false,
             now,
             policy,
         }
@@ -172,7 +176,7 @@ impl Session {
         }
     }
 
-    fn write(&self) -> Result<std::cell::RefMut<'_, State>, SessionError> {
+    pub(crate) fn write(&self) -> Result<std::cell::RefMut<'_, State>, SessionError> {
         if self.readonly {
             return Err(SessionError::Readonly);
         }
