@@ -27,3 +27,8 @@ pub use session_core::{
 
 #[cfg(feature = "memory")]
 pub use session_core::MemoryDriver;
+
+/// Compiles the README's Rust examples as doctests, so the quick start stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
