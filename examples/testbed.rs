@@ -23,7 +23,7 @@ async fn main() -> std::io::Result<()> {
         Ok(o) => o,
         Err(e) => return fail(e),
     };
-    let driver = match opts.driver() {
+    let driver = match opts.driver().await {
         Ok(d) => d,
         Err(e) => return fail(e),
     };

@@ -2,8 +2,13 @@
 //! integration tests and benchmarks drive it; `examples/testbed.rs` runs it.
 //!
 //! ```text
-//! cargo run --release --example testbed -- --store memory [--port 8080] [--ttl 7200]
+//! cargo run --release --example testbed -- --store STORE [--port 8080] [--ttl 7200]
+//!     [--dir PATH] [--redis URL | --redis-cluster HOST:PORT,...]
+//!     [--key HEX64 [--old-key HEX64]...] [--database-url URL]
 //! ```
+//!
+//! `STORE` is `none` or any driver compiled in (`memory`, and with their
+//! cargo features `cookie`, `file`, `redis`, `sqlite`, `postgres`, `mysql`).
 //!
 //! `--store none` serves the same first four routes with no session
 //! middleware at all (constant answers), as the baseline for benchmarks.
@@ -13,10 +18,12 @@ use std::time::Duration;
 
 use actix_web::{web, HttpResponse, Responder};
 use serde_json::Value;
-use session_actix::{Error, Session, SessionDriver, SessionError, SessionMiddleware};
+use session_actix::{
+    DriverRegistry, DriverSettings, Error, Session, SessionDriver, SessionError, SessionMiddleware,
+};
 
 /// The testbed's command line.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Options {
     /// `none` or a driver name.
     pub store: String,
@@ -24,15 +31,28 @@ pub struct Options {
     pub port: u16,
     /// Idle timeout in seconds.
     pub ttl: u64,
+    /// `--dir PATH` for the file driver.
+    pub dir: Option<String>,
+    /// `--redis URL` for the Redis driver.
+    pub redis: Option<String>,
+    /// `--redis-cluster HOST:PORT,...` for Redis Cluster.
+    pub redis_cluster: Option<String>,
+    /// `--key HEX64` for the cookie driver.
+    pub key: Option<String>,
+    /// `--old-key HEX64`, repeatable, for the cookie driver.
+    pub old_keys: Vec<String>,
+    /// `--database-url URL` for the SQL drivers.
+    pub database_url: Option<String>,
 }
 
 impl Options {
-    /// Parses `--store STORE [--port N] [--ttl SECONDS]`.
+    /// Parses `--store STORE [--port N] [--ttl SECONDS]` and the driver
+    /// flags.
     pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Self, String> {
         let mut opts = Options {
-            store: String::new(),
             port: 8080,
             ttl: 7200,
+            ..Options::default()
         };
         let mut args = args.into_iter();
         while let Some(flag) = args.next() {
@@ -41,24 +61,53 @@ impl Options {
                 "--store" => opts.store = value()?,
                 "--port" => opts.port = value()?.parse().map_err(|e| format!("--port: {e}"))?,
                 "--ttl" => opts.ttl = value()?.parse().map_err(|e| format!("--ttl: {e}"))?,
+                "--dir" => opts.dir = Some(value()?),
+                "--redis" => opts.redis = Some(value()?),
+                "--redis-cluster" => opts.redis_cluster = Some(value()?),
+                "--key" => opts.key = Some(value()?),
+                "--old-key" => opts.old_keys.push(value()?),
+                "--database-url" => opts.database_url = Some(value()?),
                 other => return Err(format!("unknown argument {other:?}")),
             }
         }
         if opts.store.is_empty() {
-            return Err("--store is required (none, memory)".into());
+            return Err("--store is required (none, or a driver name such as memory)".into());
         }
         Ok(opts)
     }
 
+    /// The driver settings the flags describe.
+    pub fn driver_settings(&self) -> DriverSettings {
+        let mut s = DriverSettings::new(self.store.as_str());
+        s.cookie_name = Some(COOKIE_NAME.into());
+        s.dir = self.dir.clone().map(Into::into);
+        s.key = self.key.clone();
+        s.old_keys = self.old_keys.clone();
+        s.url = match self.store.as_str() {
+            "redis" if self.redis_cluster.is_some() => {
+                s.driver = "redis-cluster".into();
+                self.redis_cluster.clone()
+            }
+            "redis" => Some(
+                self.redis
+                    .clone()
+                    .unwrap_or_else(|| "redis://127.0.0.1:6379".into()),
+            ),
+            _ => self.database_url.clone(),
+        };
+        s
+    }
+
     /// The driver named by `--store`, or `None` for `--store none`.
-    pub fn driver(&self) -> Result<Option<Arc<dyn SessionDriver>>, String> {
-        match self.store.as_str() {
-            "none" => Ok(None),
-            "memory" => Ok(Some(Arc::new(session_actix::MemoryDriver::new()))),
-            other => Err(format!(
-                "unknown store {other:?}; this build knows: none, memory"
-            )),
+    pub async fn driver(&self) -> Result<Option<Arc<dyn SessionDriver>>, String> {
+        if self.store == "none" {
+            return Ok(None);
         }
+        DriverRegistry::with_builtins()
+            .build(&self.driver_settings())
+            .await
+            .map(Some)
+            .map_err(|e| e.to_string())
     }
 
     /// The session middleware for `driver` with the testbed's settings:
@@ -67,6 +116,7 @@ impl Options {
     pub fn middleware(&self, driver: Arc<dyn SessionDriver>) -> Result<SessionMiddleware, String> {
         let ttl = Duration::from_secs(self.ttl);
         SessionMiddleware::builder_dyn(driver)
+            .cookie_name(COOKIE_NAME)
             .secure(false)
             .idle_timeout(ttl)
             .refresh_after(Duration::from_secs(60).min(ttl / 2))
@@ -74,6 +124,9 @@ impl Options {
             .map_err(|e| e.to_string())
     }
 }
+
+/// The testbed's session cookie name (the default).
+pub const COOKIE_NAME: &str = "session";
 
 /// Registers the session routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {

@@ -20,11 +20,11 @@ impl Drop for Server {
     }
 }
 
-fn start(store: &str) -> Server {
+async fn start(store: &str) -> Server {
     let opts = Options::parse(["--store".to_string(), store.to_string()]).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let server = match opts.driver().unwrap() {
+    let server = match opts.driver().await.unwrap() {
         Some(driver) => {
             let mw = opts.middleware(driver).unwrap();
             HttpServer::new(move || App::new().wrap(mw.clone()).configure(routes))
@@ -92,7 +92,7 @@ impl Browser {
 
 #[actix_rt::test]
 async fn counter_and_key_value_routes_over_real_connections() {
-    let server = start("memory");
+    let server = start("memory").await;
     let mut b = Browser::new(&server);
     assert_eq!(
         b.send("GET", "/read", None).await,
@@ -146,7 +146,7 @@ async fn counter_and_key_value_routes_over_real_connections() {
 
 #[actix_rt::test]
 async fn login_regenerates_and_logout_destroys() {
-    let server = start("memory");
+    let server = start("memory").await;
     let mut b = Browser::new(&server);
     b.send("POST", "/write", None).await;
     let before = b.cookie.clone().unwrap();
@@ -184,7 +184,7 @@ async fn login_regenerates_and_logout_destroys() {
 
 #[actix_rt::test]
 async fn forty_parallel_increments_of_two_keys_end_at_forty_each() {
-    let server = start("memory");
+    let server = start("memory").await;
     let mut b = Browser::new(&server);
     b.send("POST", "/write", None).await;
     let cookie = format!("session={}", b.cookie.clone().unwrap());
@@ -205,7 +205,7 @@ async fn forty_parallel_increments_of_two_keys_end_at_forty_each() {
 
 #[actix_rt::test]
 async fn store_none_answers_constants_without_sessions() {
-    let server = start("none");
+    let server = start("none").await;
     let mut b = Browser::new(&server);
     assert_eq!(b.send("GET", "/read", None).await.1, "0");
     assert_eq!(b.send("POST", "/write", None).await.1, "1");
@@ -214,8 +214,8 @@ async fn store_none_answers_constants_without_sessions() {
     assert!(b.cookie.is_none());
 }
 
-#[test]
-fn testbed_options_parse_and_reject() {
+#[actix_rt::test]
+async fn testbed_options_parse_and_reject() {
     let o =
         Options::parse(["--store", "memory", "--port", "9000", "--ttl", "30"].map(String::from))
             .unwrap();
@@ -223,17 +223,55 @@ fn testbed_options_parse_and_reject() {
     assert!(Options::parse(["--port", "1"].map(String::from)).is_err());
     assert!(Options::parse(["--store"].map(String::from)).is_err());
     assert!(Options::parse(["--store", "memory", "--bogus"].map(String::from)).is_err());
+    let redis = Options::parse(["--store", "redis"].map(String::from))
+        .unwrap()
+        .driver_settings();
+    assert_eq!(redis.url.as_deref(), Some("redis://127.0.0.1:6379"));
+    let cluster = Options::parse(
+        [
+            "--store",
+            "redis",
+            "--redis-cluster",
+            "127.0.0.1:7000,127.0.0.1:7001",
+        ]
+        .map(String::from),
+    )
+    .unwrap()
+    .driver_settings();
+    assert_eq!(
+        (cluster.driver.as_str(), cluster.url.as_deref()),
+        ("redis-cluster", Some("127.0.0.1:7000,127.0.0.1:7001"))
+    );
+    let cookie = Options::parse(
+        [
+            "--store",
+            "cookie",
+            "--key",
+            "k1",
+            "--old-key",
+            "k2",
+            "--old-key",
+            "k3",
+        ]
+        .map(String::from),
+    )
+    .unwrap()
+    .driver_settings();
+    assert_eq!(
+        (cookie.key.as_deref(), cookie.old_keys.len()),
+        (Some("k1"), 2)
+    );
     let bad = Options::parse(["--store", "nosuch"].map(String::from)).unwrap();
-    assert!(bad.driver().unwrap_err().contains("unknown store"));
+    assert!(bad.driver().await.unwrap_err().contains("nosuch"));
     let zero_ttl = Options::parse(["--store", "memory", "--ttl", "0"].map(String::from)).unwrap();
     assert!(zero_ttl
-        .middleware(zero_ttl.driver().unwrap().unwrap())
+        .middleware(zero_ttl.driver().await.unwrap().unwrap())
         .is_err());
 }
 
 #[actix_rt::test]
 async fn flash_routes_show_a_message_in_the_next_request_only() {
-    let server = start("memory");
+    let server = start("memory").await;
     let mut b = Browser::new(&server);
     let (status, _) = b
         .send("POST", "/flash/notice", Some(r#"{"text":"Saved"}"#))

@@ -2,7 +2,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use session_core::{DriverError, SessionError};
+use session_core::{DriverError, SessionError, SettingsError};
 
 /// An error a handler can meet when using the session.
 ///
@@ -82,4 +82,17 @@ pub enum ConfigError {
         "{0} requires the Secure attribute; keep `secure(true)` (the default) and serve over HTTPS"
     )]
     NeedsSecure(&'static str),
+}
+
+/// Why [`SessionSettings::build`](crate::SessionSettings::build) could not
+/// make the middleware.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartupError {
+    /// The driver settings are wrong, or the driver could not start.
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    /// A cookie or expiry setting is unusable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
 }

@@ -7,13 +7,15 @@ mod ext;
 mod flash;
 mod middleware;
 mod session;
+mod settings;
 
 pub use config::{CookieHook, SessionMiddlewareBuilder};
-pub use error::{ConfigError, Error};
+pub use error::{ConfigError, Error, StartupError};
 pub use ext::SessionExt;
 pub use flash::FlashMessages;
 pub use middleware::{SessionMiddleware, SessionService};
 pub use session::{ReadonlySession, Session};
+pub use settings::SessionSettings;
 
 /// The cookie `SameSite` values, re-exported from actix-web.
 pub use actix_web::cookie::SameSite;
@@ -21,8 +23,9 @@ pub use actix_web::cookie::SameSite;
 /// The framework-free session model, for driver authors and advanced use.
 pub use session_core as core;
 pub use session_core::{
-    Clock, CookieRead, DriverError, ExpiryPolicy, FlashMessage, IdError, Level, ManualClock,
-    Record, SessionDriver, SessionError, SessionId, Status, SystemClock, Timestamp, Update,
+    Clock, CookieRead, DriverError, DriverRegistry, DriverSettings, ExpiryPolicy, FlashMessage,
+    IdError, Level, ManualClock, Record, SessionDriver, SessionError, SessionId, SettingsError,
+    Status, SystemClock, Timestamp, Update,
 };
 
 #[cfg(feature = "memory")]

@@ -22,6 +22,7 @@ pub mod lifecycle;
 mod policy;
 mod record;
 mod session;
+pub mod settings;
 mod time;
 
 pub use driver::{CookieRead, SessionDriver, Update};
@@ -31,6 +32,7 @@ pub use id::{SessionId, ID_BYTES, ID_LEN};
 pub use policy::ExpiryPolicy;
 pub use record::Record;
 pub use session::{Session, Status};
+pub use settings::{DriverRegistry, DriverSettings, SettingsError};
 pub use time::{Clock, ManualClock, SystemClock, Timestamp};
 
 #[cfg(feature = "memory")]

@@ -1,0 +1,392 @@
+//! Choosing a driver in configuration: settings that deserialize from a
+//! config file or the environment, and a registry that turns them into a
+//! driver (`Arc<dyn SessionDriver>`), custom drivers included.
+//!
+//! ```
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! use session_core::settings::{DriverRegistry, DriverSettings};
+//!
+//! let settings: DriverSettings = serde_json::from_str(r#"{ "driver": "memory" }"#).unwrap();
+//! let driver = DriverRegistry::with_builtins().build(&settings).await.unwrap();
+//! assert_eq!(driver.name(), "memory");
+//! # });
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::driver::SessionDriver;
+use crate::error::DriverError;
+
+/// The driver part of the session settings.
+///
+/// Every built-in driver reads the fields it needs; a custom driver can read
+/// any extra field from [`DriverSettings::options`]. Secrets (`key`,
+/// `old_keys`, passwords in `url`) never show in `Debug`.
+///
+/// From the environment ([`DriverSettings::from_env`]):
+///
+/// | variable | field | used by |
+/// | --- | --- | --- |
+/// | `SESSION_DRIVER` | `driver` | all (required) |
+/// | `SESSION_URL` | `url` | redis, redis-cluster (comma-separated nodes), sql |
+/// | `SESSION_PREFIX` | `prefix` | redis |
+/// | `SESSION_DIR` | `dir` | file |
+/// | `SESSION_KEY` | `key` | cookie (64 hex characters) |
+/// | `SESSION_OLD_KEYS` | `old_keys` | cookie (comma-separated) |
+/// | `SESSION_TABLE` | `table` | sql |
+/// | `SESSION_TIMEOUT_MS` | `timeout_ms` | redis, sql |
+#[derive(Clone, Default, Deserialize)]
+#[non_exhaustive]
+pub struct DriverSettings {
+    /// The driver's registered name: `memory`, `cookie`, `file`, `redis`,
+    /// `postgres` ... or a custom one.
+    pub driver: String,
+    /// A server URL.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// A key prefix.
+    #[serde(default)]
+    pub prefix: Option<String>,
+    /// A directory.
+    #[serde(default)]
+    pub dir: Option<PathBuf>,
+    /// The current key.
+    #[serde(default)]
+    pub key: Option<String>,
+    /// Retired keys still accepted for reading.
+    #[serde(default)]
+    pub old_keys: Vec<String>,
+    /// A table name.
+    #[serde(default)]
+    pub table: Option<String>,
+    /// A per-operation timeout in milliseconds.
+    #[serde(default)]
+    pub timeout_ms: Option<u64>,
+    /// The session cookie's name, filled in by the adapter (the cookie driver
+    /// binds it into every sealed value).
+    #[serde(default)]
+    pub cookie_name: Option<String>,
+    /// Any other setting, for custom drivers.
+    #[serde(flatten)]
+    pub options: Map<String, Value>,
+}
+
+impl fmt::Debug for DriverSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let redact = |o: &Option<String>| o.as_ref().map(|_| "REDACTED");
+        f.debug_struct("DriverSettings")
+            .field("driver", &self.driver)
+            .field("url", &redact(&self.url))
+            .field("prefix", &self.prefix)
+            .field("dir", &self.dir)
+            .field("key", &redact(&self.key))
+            .field("old_keys", &self.old_keys.len())
+            .field("table", &self.table)
+            .field("timeout_ms", &self.timeout_ms)
+            .field("options", &self.options.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl DriverSettings {
+    /// Settings for the named driver with every other field empty.
+    pub fn new(driver: impl Into<String>) -> Self {
+        Self {
+            driver: driver.into(),
+            ..Self::default()
+        }
+    }
+
+    /// Reads the `SESSION_*` variables of the process environment (see the
+    /// table above).
+    pub fn from_env() -> Result<Self, SettingsError> {
+        Self::from_vars(std::env::vars())
+    }
+
+    /// Reads `SESSION_*` variables from the given pairs (for tests, or an
+    /// environment read elsewhere).
+    pub fn from_vars(
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, SettingsError> {
+        let mut s = Self::default();
+        for (name, value) in vars {
+            let Some(field) = name.strip_prefix("SESSION_") else {
+                continue;
+            };
+            match field {
+                "DRIVER" => s.driver = value,
+                "URL" => s.url = Some(value),
+                "PREFIX" => s.prefix = Some(value),
+                "DIR" => s.dir = Some(value.into()),
+                "KEY" => s.key = Some(value),
+                "OLD_KEYS" => {
+                    s.old_keys = value
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|k| !k.is_empty())
+                        .map(str::to_owned)
+                        .collect()
+                }
+                "TABLE" => s.table = Some(value),
+                "TIMEOUT_MS" => {
+                    s.timeout_ms = Some(value.parse().map_err(|_| SettingsError::Invalid {
+                        setting: "SESSION_TIMEOUT_MS".into(),
+                        reason: "a whole number of milliseconds".into(),
+                    })?)
+                }
+                _ => {
+                    s.options
+                        .insert(field.to_ascii_lowercase(), Value::String(value));
+                }
+            }
+        }
+        if s.driver.is_empty() {
+            return Err(SettingsError::Missing {
+                driver: "(none)".into(),
+                setting: "SESSION_DRIVER".into(),
+            });
+        }
+        Ok(s)
+    }
+
+    /// The value of a required text setting, or an error naming it.
+    pub fn require<'a>(
+        &self,
+        setting: &'static str,
+        value: &'a Option<String>,
+    ) -> Result<&'a str, SettingsError> {
+        value.as_deref().ok_or_else(|| SettingsError::Missing {
+            driver: self.driver.clone(),
+            setting: setting.into(),
+        })
+    }
+}
+
+/// A problem with the session settings, found at start-up.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SettingsError {
+    /// No driver is registered under this name.
+    #[error("no session driver named {name:?}; known drivers: {known}{hint}")]
+    UnknownDriver {
+        /// The name asked for.
+        name: String,
+        /// The registered names, comma-separated.
+        known: String,
+        /// A hint, such as the cargo feature that provides the driver.
+        hint: String,
+    },
+    /// A setting the driver needs is missing.
+    #[error("the {driver:?} session driver needs the {setting} setting")]
+    Missing {
+        /// The driver.
+        driver: String,
+        /// The setting's name.
+        setting: String,
+    },
+    /// A setting has an unusable value.
+    #[error("the session setting {setting} is invalid: expected {reason}")]
+    Invalid {
+        /// The setting's name.
+        setting: String,
+        /// What was expected.
+        reason: String,
+    },
+    /// The driver could not be built (for example its server did not answer).
+    #[error("the {driver:?} session driver could not start: {source}")]
+    Driver {
+        /// The driver.
+        driver: String,
+        /// The cause.
+        #[source]
+        source: DriverError,
+    },
+}
+
+/// The future a driver factory returns.
+pub type DriverFuture =
+    Pin<Box<dyn Future<Output = Result<Arc<dyn SessionDriver>, SettingsError>> + Send>>;
+
+type Factory = Arc<dyn Fn(DriverSettings) -> DriverFuture + Send + Sync>;
+
+/// Driver names and how to build each from [`DriverSettings`].
+///
+/// [`DriverRegistry::with_builtins`] knows the drivers compiled in by cargo
+/// features; [`DriverRegistry::register`] adds your own (AdonisJS's
+/// `Session.extend`):
+///
+/// ```
+/// use std::sync::Arc;
+/// use session_core::settings::{DriverRegistry, DriverSettings};
+/// use session_core::{MemoryDriver, SessionDriver};
+///
+/// let mut registry = DriverRegistry::with_builtins();
+/// registry.register("my-store", |_settings: DriverSettings| async move {
+///     Ok(Arc::new(MemoryDriver::new()) as Arc<dyn SessionDriver>)
+/// });
+/// assert!(registry.names().contains(&"my-store"));
+/// ```
+#[derive(Clone, Default)]
+pub struct DriverRegistry {
+    factories: BTreeMap<String, Factory>,
+}
+
+impl fmt::Debug for DriverRegistry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.factories.keys()).finish()
+    }
+}
+
+/// Built-in drivers and the cargo feature of `session-actix` (and
+/// `session-core`) that provides each.
+const BUILTIN_FEATURES: &[(&str, &str)] = &[
+    ("memory", "memory"),
+    ("cookie", "cookie"),
+    ("file", "file"),
+    ("redis", "redis"),
+    ("redis-cluster", "redis-cluster"),
+    ("sqlite", "sqlite"),
+    ("postgres", "postgres"),
+    ("mysql", "mysql"),
+];
+
+impl DriverRegistry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A registry with every driver compiled into this build.
+    pub fn with_builtins() -> Self {
+        #[allow(unused_mut)]
+        let mut r = Self::new();
+        #[cfg(feature = "memory")]
+        r.register("memory", |_s: DriverSettings| async {
+            Ok(Arc::new(crate::drivers::memory::MemoryDriver::new()) as Arc<dyn SessionDriver>)
+        });
+        r
+    }
+
+    /// Registers (or replaces) the driver called `name`.
+    pub fn register<F, Fut>(&mut self, name: impl Into<String>, factory: F) -> &mut Self
+    where
+        F: Fn(DriverSettings) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Arc<dyn SessionDriver>, SettingsError>> + Send + 'static,
+    {
+        self.factories.insert(
+            name.into(),
+            Arc::new(move |s| Box::pin(factory(s)) as DriverFuture),
+        );
+        self
+    }
+
+    /// The registered names.
+    pub fn names(&self) -> Vec<&str> {
+        self.factories.keys().map(String::as_str).collect()
+    }
+
+    /// Builds the driver the settings name.
+    pub async fn build(
+        &self,
+        settings: &DriverSettings,
+    ) -> Result<Arc<dyn SessionDriver>, SettingsError> {
+        let Some(factory) = self.factories.get(&settings.driver) else {
+            let hint = BUILTIN_FEATURES
+                .iter()
+                .find(|(name, _)| *name == settings.driver)
+                .map(|(_, feature)| {
+                    format!(" (enable the `{feature}` cargo feature of session-actix for it)")
+                })
+                .unwrap_or_default();
+            return Err(SettingsError::UnknownDriver {
+                name: settings.driver.clone(),
+                known: self.names().join(", "),
+                hint,
+            });
+        };
+        factory(settings.clone()).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn env_vars_fill_the_settings() {
+        let s = DriverSettings::from_vars(vars(&[
+            ("SESSION_DRIVER", "redis"),
+            ("SESSION_URL", "redis://:secret@127.0.0.1/"),
+            ("SESSION_OLD_KEYS", "aa, bb,"),
+            ("SESSION_TIMEOUT_MS", "250"),
+            ("SESSION_REGION", "eu"),
+            ("PATH", "/bin"),
+        ]))
+        .unwrap();
+        assert_eq!(s.driver, "redis");
+        assert_eq!(s.old_keys, ["aa", "bb"]);
+        assert_eq!(s.timeout_ms, Some(250));
+        assert_eq!(s.options["region"], "eu");
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("secret"), "{shown}");
+        assert!(matches!(
+            DriverSettings::from_vars(vars(&[("SESSION_URL", "x")])),
+            Err(SettingsError::Missing { .. })
+        ));
+        assert!(DriverSettings::from_vars(vars(&[
+            ("SESSION_DRIVER", "x"),
+            ("SESSION_TIMEOUT_MS", "soon")
+        ]))
+        .is_err());
+    }
+
+    #[tokio::test]
+    async fn unknown_drivers_are_named_with_a_hint() {
+        let r = DriverRegistry::with_builtins();
+        let e = r.build(&DriverSettings::new("nosuch")).await.unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains("\"nosuch\"") && msg.contains("memory"),
+            "{msg}"
+        );
+        let e = DriverRegistry::new()
+            .build(&DriverSettings::new("redis"))
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("`redis` cargo feature"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn custom_drivers_are_built_by_name_with_their_options() {
+        let mut r = DriverRegistry::with_builtins();
+        r.register("custom", |s: DriverSettings| async move {
+            if s.options.get("flavour").is_none() {
+                return Err(SettingsError::Missing {
+                    driver: s.driver,
+                    setting: "flavour".into(),
+                });
+            }
+            Ok(Arc::new(crate::MemoryDriver::new()) as Arc<dyn SessionDriver>)
+        });
+        let s: DriverSettings =
+            serde_json::from_str(r#"{"driver":"custom","flavour":"x"}"#).unwrap();
+        assert!(r.build(&s).await.is_ok());
+        let e = r.build(&DriverSettings::new("custom")).await.unwrap_err();
+        assert!(e.to_string().contains("flavour"));
+    }
+}
