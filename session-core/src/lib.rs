@@ -25,6 +25,9 @@ mod session;
 pub mod settings;
 mod time;
 
+/// The attribute for implementing [`SessionDriver`], re-exported so driver
+/// authors need no extra dependency.
+pub use async_trait::async_trait;
 pub use driver::{CookieRead, SessionDriver, Update};
 pub use error::{DriverError, IdError, SessionError};
 pub use flash::{FlashMessage, FlashMessages, Level, LEVEL_MESSAGES_KEY};
