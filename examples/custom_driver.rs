@@ -110,11 +110,14 @@ async fn main() -> std::io::Result<()> {
         let store = store.clone();
         async move { Ok(Arc::new(store) as Arc<dyn SessionDriver>) }
     });
-    let settings = SessionSettings::from_env().map_err(std::io::Error::other)?;
-    let sessions = settings
-        .build(&registry)
-        .await
-        .map_err(std::io::Error::other)?;
+    let built = match SessionSettings::from_env() {
+        Ok(settings) => settings.build(&registry).await,
+        Err(e) => Err(e),
+    };
+    let sessions = built.unwrap_or_else(|e| {
+        eprintln!("custom_driver: {e}");
+        std::process::exit(2)
+    });
     println!("custom_driver on http://127.0.0.1:8080/");
     HttpServer::new(move || {
         App::new()
