@@ -149,10 +149,7 @@ impl DriverSettings {
             }
         }
         if s.driver.is_empty() {
-            return Err(SettingsError::Missing {
-                driver: "(none)".into(),
-                setting: "SESSION_DRIVER".into(),
-            });
+            return Err(SettingsError::NoDriver);
         }
         Ok(s)
     }
@@ -174,6 +171,9 @@ impl DriverSettings {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SettingsError {
+    /// No driver was named.
+    #[error("no session driver chosen: set SESSION_DRIVER (or `driver` in the settings), for example to `memory`")]
+    NoDriver,
     /// No driver is registered under this name.
     #[error("no session driver named {name:?}; known drivers: {known}{hint}")]
     UnknownDriver {
@@ -298,6 +298,9 @@ impl DriverRegistry {
         &self,
         settings: &DriverSettings,
     ) -> Result<Arc<dyn SessionDriver>, SettingsError> {
+        if settings.driver.is_empty() {
+            return Err(SettingsError::NoDriver);
+        }
         let Some(factory) = self.factories.get(&settings.driver) else {
             let hint = BUILTIN_FEATURES
                 .iter()
@@ -346,7 +349,7 @@ mod tests {
         assert!(!shown.contains("secret"), "{shown}");
         assert!(matches!(
             DriverSettings::from_vars(vars(&[("SESSION_URL", "x")])),
-            Err(SettingsError::Missing { .. })
+            Err(SettingsError::NoDriver)
         ));
         assert!(DriverSettings::from_vars(vars(&[
             ("SESSION_DRIVER", "x"),
