@@ -2,3 +2,6 @@
 
 #[cfg(feature = "memory")]
 pub mod memory;
+
+#[cfg(feature = "file")]
+pub mod file;
