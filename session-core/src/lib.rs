@@ -31,5 +31,7 @@ pub use record::Record;
 pub use session::{Session, Status};
 pub use time::{Clock, ManualClock, SystemClock, Timestamp};
 
+#[cfg(feature = "cookie")]
+pub use drivers::cookie::{CookieDriver, Key, KeyError, KeyId};
 #[cfg(feature = "memory")]
 pub use drivers::memory::MemoryDriver;
