@@ -2,6 +2,8 @@
 
 mod key;
 mod seal;
+#[cfg(test)]
+mod tests;
 
 use std::fmt;
 use std::time::Duration;
