@@ -167,6 +167,14 @@ impl Key {
         self.id
     }
 
+    /// This key under another id, to test what happens when two keys of a
+    /// ring share an id (a 1 in 2^32 chance per pair in real use).
+    #[cfg(test)]
+    pub(crate) fn with_forged_id(mut self, id: KeyId) -> Self {
+        self.id = id;
+        self
+    }
+
     pub(crate) fn bytes(&self) -> &[u8; KEY_LEN] {
         &self.bytes
     }

@@ -313,9 +313,9 @@ fn a_retired_key_gives_an_invalid_value() {
 }
 
 #[test]
-fn a_key_id_collision_still_opens_with_the_right_key() {
-    // Forge a value that names key 2's id but is sealed with key 1: the
-    // ring holds key 2 (wrong key) and must refuse it after trying.
+fn a_value_naming_another_key_of_the_ring_is_refused() {
+    // Sealed with key 1 but relabelled with key 2's id: the ring holds both,
+    // opening tries only key 2, and fails.
     let id = SessionId::generate();
     let value = CookieDriver::new(NAME, key(1))
         .write_cookie(&id, &record())
@@ -323,7 +323,24 @@ fn a_key_id_collision_still_opens_with_the_right_key() {
     let mut raw = URL_SAFE_NO_PAD.decode(&value).unwrap();
     raw[1..5].copy_from_slice(key(2).id().as_bytes());
     let d = CookieDriver::new(NAME, key(2)).with_old_key(key(1));
-    invalid(&d, &URL_SAFE_NO_PAD.encode(&raw), T0);
+    assert_eq!(
+        invalid(&d, &URL_SAFE_NO_PAD.encode(&raw), T0),
+        "the session cookie failed authentication (tampered with, or sealed for another cookie name)"
+    );
+}
+
+#[test]
+fn keys_sharing_an_id_are_all_tried() {
+    let id = SessionId::generate();
+    let r = record();
+    let value = CookieDriver::new(NAME, key(1))
+        .write_cookie(&id, &r)
+        .unwrap();
+    // The current key collides with the old key 1: opening tries the current
+    // key first, fails, then opens with key 1 and asks for a reseal.
+    let colliding = key(2).with_forged_id(key(1).id());
+    let d = CookieDriver::new(NAME, colliding).with_old_key(key(1));
+    assert!(opens(&d, &value, T0, &id, &r));
 }
 
 /// A record whose sealed value is exactly `value_len` characters long.
