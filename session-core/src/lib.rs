@@ -42,6 +42,8 @@ pub use session::{Session, Status};
 pub use settings::{DriverRegistry, DriverSettings, SettingsError};
 pub use time::{Clock, ManualClock, SystemClock, Timestamp};
 
+#[cfg(feature = "cookie")]
+pub use drivers::cookie::{CookieDriver, Key, KeyError, KeyId};
 #[cfg(feature = "memory")]
 pub use drivers::memory::MemoryDriver;
 
