@@ -103,8 +103,15 @@ impl Options {
         if self.store == "none" {
             return Ok(None);
         }
+        #[allow(unused_mut)]
+        let mut settings = self.driver_settings();
+        #[cfg(feature = "cookie")]
+        if self.store == "cookie" && settings.key.is_none() {
+            eprintln!("testbed: no --key given; generated a random cookie key for this run (cookies will not survive a restart)");
+            settings.key = Some(session_actix::Key::generate().to_hex());
+        }
         DriverRegistry::with_builtins()
-            .build(&self.driver_settings())
+            .build(&settings)
             .await
             .map(Some)
             .map_err(|e| e.to_string())

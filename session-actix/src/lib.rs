@@ -30,6 +30,10 @@ pub use session_core::{
 
 #[cfg(feature = "memory")]
 pub use session_core::MemoryDriver;
+#[cfg(feature = "cookie")]
+pub use session_core::{CookieDriver, Key, KeyError};
+#[cfg(feature = "file")]
+pub use session_core::{FileDriver, FileDriverError};
 
 /// Compiles the README's Rust examples as doctests, so the quick start stays true.
 #[cfg(doctest)]

@@ -166,6 +166,10 @@ impl SessionDriver for CookieDriver {
     /// Opens the sealed value and checks it: format version, a key of the
     /// ring, authenticity (including the cookie name), issued-at no later
     /// than `now` + [`ISSUED_AT_SKEW`], and the record not expired at `now`.
+    fn bound_cookie_name(&self) -> Option<&str> {
+        Some(self.cookie_name())
+    }
+
     fn read_cookie(&self, value: &str, now: Timestamp) -> CookieRead {
         let opened = match seal::open(&self.keys, &self.cookie_name, value) {
             Ok(opened) => opened,
