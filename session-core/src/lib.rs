@@ -33,3 +33,5 @@ pub use time::{Clock, ManualClock, SystemClock, Timestamp};
 
 #[cfg(feature = "memory")]
 pub use drivers::memory::MemoryDriver;
+#[cfg(feature = "redis")]
+pub use drivers::redis::{RedisConnectError, RedisDriver, RedisDriverBuilder};
