@@ -4,3 +4,6 @@
 pub mod memory;
 #[cfg(feature = "redis")]
 pub mod redis;
+
+#[cfg(feature = "file")]
+pub mod file;
