@@ -22,7 +22,9 @@ fn now() -> Timestamp {
 }
 
 fn secs(t: Timestamp, by: u64) -> Timestamp {
-    t.add(Duration::from_secs(by))
+    // Plain arithmetic rather than a Timestamp helper whose name has changed
+    // on main (`add` -> `plus`).
+    Timestamp::from_secs(t.as_secs() + by)
 }
 
 /// A stored-looking record: version 1, live for `ttl` seconds from `at`.
@@ -43,7 +45,8 @@ fn shared_url() -> String {
 struct Ctx {
     driver: RedisDriver,
     admin: Conn,
-    cluster: bool,
+    /// Set on the shared server; a private cluster is thrown away whole.
+    _cleanup: Option<Cleanup>,
 }
 
 impl Ctx {
@@ -71,10 +74,12 @@ impl Ctx {
                 .await
                 .unwrap(),
         );
+        let cleanup = Cleanup::default();
+        cleanup.add(driver.prefix());
         Self {
             driver,
             admin,
-            cluster: false,
+            _cleanup: Some(cleanup),
         }
     }
 
@@ -102,33 +107,39 @@ impl Ctx {
     async fn pttl(&self, id: &SessionId) -> i64 {
         self.cmd(redis::cmd("PTTL").arg(self.driver.key(id))).await
     }
+}
 
-    /// Deletes every key under this context's prefix (shared server only;
-    /// a private cluster is thrown away whole).
-    async fn cleanup(&self) {
-        if self.cluster {
+/// Deletes the keys under some prefixes of the shared server when dropped,
+/// so a failing test leaves nothing behind either. Synchronous (drop cannot
+/// await), on a connection of its own.
+#[derive(Default)]
+struct Cleanup {
+    prefixes: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Cleanup {
+    fn add(&self, prefix: &str) {
+        let mut prefixes = self.prefixes.lock().unwrap_or_else(|p| p.into_inner());
+        prefixes.push(prefix.to_owned());
+    }
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        use redis::Commands as _;
+        let Ok(mut conn) = redis::Client::open(shared_url()).and_then(|c| c.get_connection())
+        else {
             return;
-        }
-        let pattern = format!("{}*", self.driver.prefix());
-        let mut cursor = 0u64;
-        loop {
-            let (next, keys): (u64, Vec<String>) = self
-                .cmd(
-                    redis::cmd("SCAN")
-                        .arg(cursor)
-                        .arg("MATCH")
-                        .arg(&pattern)
-                        .arg("COUNT")
-                        .arg(1000),
-                )
-                .await;
-            for key in keys {
-                let _: i64 = self.cmd(redis::cmd("DEL").arg(key)).await;
+        };
+        let prefixes = self.prefixes.lock().unwrap_or_else(|p| p.into_inner());
+        for prefix in prefixes.iter() {
+            let keys: Vec<String> = match conn.scan_match(format!("{prefix}*")) {
+                Ok(iter) => iter.filter_map(Result::ok).collect(),
+                Err(_) => continue,
+            };
+            if !keys.is_empty() {
+                let _: redis::RedisResult<i64> = conn.del(keys);
             }
-            if next == 0 {
-                break;
-            }
-            cursor = next;
         }
     }
 }
@@ -473,7 +484,6 @@ macro_rules! scenarios {
                 async fn $name() {
                     let ctx = super::Ctx::shared().await;
                     super::$name(&ctx).await;
-                    ctx.cleanup().await;
                 }
             )*
         }
@@ -839,7 +849,7 @@ async fn cluster_ctx(cluster: &super::test_servers::RedisCluster) -> Ctx {
     Ctx {
         driver,
         admin: Conn::Cluster(admin),
-        cluster: true,
+        _cleanup: None,
     }
 }
 
@@ -947,4 +957,67 @@ async fn cluster_calls_are_one_command_each_too() {
     reset(&mut nodes).await;
     d.destroy(&id).await.unwrap();
     assert_eq!(total(&mut nodes).await, counts(&[("del", 1)]));
+}
+
+// ---------------------------------------------------------------------------
+// The public conformance suite (feature `conformance`).
+
+/// Runs `session_core::conformance` with a driver under a fresh prefix per
+/// check, deleting the keys under those prefixes afterwards.
+#[cfg(feature = "conformance")]
+async fn run_conformance<F, Fut>(connect: F)
+where
+    F: Fn(String) -> Fut,
+    Fut: Future<Output = RedisDriver>,
+{
+    let cleanup = Cleanup::default();
+    let factory = || {
+        let prefix = Ctx::prefix();
+        cleanup.add(&prefix);
+        connect(prefix)
+    };
+    crate::conformance::run(factory).await;
+    let used = cleanup.prefixes.lock().unwrap().len();
+    assert_eq!(
+        used,
+        crate::conformance::CHECKS.len(),
+        "one fresh driver per check"
+    );
+}
+
+#[cfg(feature = "conformance")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conformance_suite_passes_on_the_shared_server() {
+    let url = shared_url();
+    run_conformance(|prefix| {
+        let url = url.clone();
+        async move {
+            RedisDriver::builder()
+                .prefix(prefix)
+                .connect(&url)
+                .await
+                .unwrap_or_else(|e| {
+                    panic!("Redis is not reachable at {url}: {e}; start Redis or set REDIS_URL")
+                })
+        }
+    })
+    .await;
+}
+
+#[cfg(all(feature = "conformance", feature = "redis-cluster"))]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conformance_suite_passes_on_a_cluster() {
+    let cluster = super::test_servers::RedisCluster::start();
+    let urls = cluster.urls();
+    run_conformance(|prefix| {
+        let urls = urls.clone();
+        async move {
+            RedisDriver::builder()
+                .prefix(prefix)
+                .connect_cluster(urls)
+                .await
+                .unwrap()
+        }
+    })
+    .await;
 }
