@@ -46,6 +46,8 @@ pub use time::{Clock, ManualClock, SystemClock, Timestamp};
 pub use drivers::cookie::{CookieDriver, Key, KeyError, KeyId};
 #[cfg(feature = "memory")]
 pub use drivers::memory::MemoryDriver;
+#[cfg(feature = "redis")]
+pub use drivers::redis::{RedisConnectError, RedisDriver, RedisDriverBuilder};
 
 #[cfg(feature = "file")]
 pub use drivers::file::{FileDriver, FileDriverError, TemplateProblem};

@@ -4,6 +4,8 @@
 pub mod cookie;
 #[cfg(feature = "memory")]
 pub mod memory;
+#[cfg(feature = "redis")]
+pub mod redis;
 
 #[cfg(feature = "file")]
 pub mod file;
