@@ -34,6 +34,8 @@ pub use session_core::MemoryDriver;
 pub use session_core::{CookieDriver, Key, KeyError};
 #[cfg(feature = "file")]
 pub use session_core::{FileDriver, FileDriverError};
+#[cfg(feature = "redis")]
+pub use session_core::{RedisConnectError, RedisDriver, RedisDriverBuilder};
 
 /// Compiles the README's Rust examples as doctests, so the quick start stays true.
 #[cfg(doctest)]

@@ -307,6 +307,43 @@ impl DriverRegistry {
             })?;
             Ok(Arc::new(driver) as Arc<dyn SessionDriver>)
         });
+        #[cfg(feature = "redis")]
+        r.register("redis", |s: DriverSettings| async move {
+            let url = s.require("url", &s.url)?.to_owned();
+            let driver =
+                redis_builder(&s)
+                    .connect(&url)
+                    .await
+                    .map_err(|e| SettingsError::Driver {
+                        driver: s.driver.clone(),
+                        source: DriverError::backend(e),
+                    })?;
+            Ok(Arc::new(driver) as Arc<dyn SessionDriver>)
+        });
+        #[cfg(feature = "redis-cluster")]
+        r.register("redis-cluster", |s: DriverSettings| async move {
+            let nodes: Vec<String> = s
+                .require("url", &s.url)?
+                .split(',')
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(|n| {
+                    if n.contains("://") {
+                        n.to_owned()
+                    } else {
+                        format!("redis://{n}")
+                    }
+                })
+                .collect();
+            let driver = redis_builder(&s)
+                .connect_cluster(nodes)
+                .await
+                .map_err(|e| SettingsError::Driver {
+                    driver: s.driver.clone(),
+                    source: DriverError::backend(e),
+                })?;
+            Ok(Arc::new(driver) as Arc<dyn SessionDriver>)
+        });
         r
     }
 
@@ -364,6 +401,19 @@ fn cookie_key(text: &str) -> Result<crate::drivers::cookie::Key, crate::drivers:
     } else {
         Key::from_secret(text.as_bytes())
     }
+}
+
+/// A Redis driver builder with the prefix and timeout from the settings.
+#[cfg(feature = "redis")]
+fn redis_builder(s: &DriverSettings) -> crate::drivers::redis::RedisDriverBuilder {
+    let mut b = crate::drivers::redis::RedisDriver::builder();
+    if let Some(prefix) = &s.prefix {
+        b = b.prefix(prefix.clone());
+    }
+    if let Some(ms) = s.timeout_ms {
+        b = b.timeout(std::time::Duration::from_millis(ms));
+    }
+    b
 }
 
 #[cfg(test)]
