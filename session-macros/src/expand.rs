@@ -1,6 +1,6 @@
 //! Step 3: generate the views from a checked model.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
@@ -26,6 +26,15 @@ pub(crate) fn expand(input: &Input) -> TokenStream {
     let view = format_ident!("{}Session", ident.unraw());
     let ro_view = format_ident!("Readonly{}Session", ident.unraw());
     let result = quote!(::core::result::Result);
+    // Local names with mixed-site hygiene. Parameter names show in rustdoc
+    // and stay readable; names only used inside bodies are `__`-prefixed, so
+    // that a (lowercase) constant in the user's module is very unlikely to
+    // turn one of them into a constant pattern.
+    let value = Ident::new("value", Span::mixed_site());
+    let session = Ident::new("session", Span::mixed_site());
+    let req = Ident::new("req", Span::mixed_site());
+    let found = Ident::new("__found", Span::mixed_site());
+    let inner = Ident::new("__session", Span::mixed_site());
     let error = quote!(#krate::Error);
 
     let stored: Vec<&Field> = input.fields.iter().filter(|f| f.skip.is_none()).collect();
@@ -49,6 +58,10 @@ pub(crate) fn expand(input: &Input) -> TokenStream {
                 "`Default::default()`".to_owned(),
             ),
         };
+        // Spanned on the field type, so that a type that is not
+        // `Serialize` is reported there (as `get::<#ty>` reports one that is
+        // not `Deserialize`).
+        let put = quote_spanned!(ty.span()=> #krate::Session::put::<&#ty>);
         let get_doc = format!(
             " Reads `{field_name}` from the session key `{key}`; {default_doc} when the key is absent."
         );
@@ -68,17 +81,17 @@ pub(crate) fn expand(input: &Input) -> TokenStream {
             #field_docs
             #vis fn #getter(&self) -> #result<#ty, #error> {
                 #result::Ok(match #krate::Session::get::<#ty>(&self.session, #key)? {
-                    ::core::option::Option::Some(value) => value,
+                    ::core::option::Option::Some(#found) => #found,
                     ::core::option::Option::None => #default,
                 })
             }
 
             #[doc = #set_doc]
-            #vis fn #set(&self, value: impl ::core::borrow::Borrow<#ty>) -> #result<(), #error> {
-                #krate::Session::put(
+            #vis fn #set(&self, #value: impl ::core::borrow::Borrow<#ty>) -> #result<(), #error> {
+                #put(
                     &self.session,
                     #key,
-                    ::core::borrow::Borrow::<#ty>::borrow(&value),
+                    ::core::borrow::Borrow::<#ty>::borrow(&#value),
                 )
             }
 
@@ -101,7 +114,7 @@ pub(crate) fn expand(input: &Input) -> TokenStream {
     let save_fields = stored.iter().map(|field| {
         let ident = field.ident;
         let set = format_ident!("set_{}", ident.unraw());
-        quote!(self.#set(&value.#ident)?;)
+        quote!(self.#set(&#value.#ident)?;)
     });
     let forget_fields = stored.iter().map(|field| {
         let forget = format_ident!("forget_{}", field.ident.unraw());
@@ -200,8 +213,8 @@ pub(crate) fn expand(input: &Input) -> TokenStream {
 
                 /// Wraps a session handle: a `Session` handler argument, or
                 /// `req.session().await` from `SessionExt`.
-                #vis fn new(session: #krate::Session) -> Self {
-                    Self { session }
+                #vis fn new(#session: #krate::Session) -> Self {
+                    Self { session: #session }
                 }
 
                 /// The untyped session underneath.
@@ -222,7 +235,7 @@ pub(crate) fn expand(input: &Input) -> TokenStream {
                 }
 
                 #[doc = #save_doc]
-                #vis fn save(&self, value: &#ident) -> #result<(), #error> {
+                #vis fn save(&self, #value: &#ident) -> #result<(), #error> {
                     #(#save_fields)*
                     #result::Ok(())
                 }
@@ -238,8 +251,8 @@ pub(crate) fn expand(input: &Input) -> TokenStream {
 
             #[automatically_derived]
             impl ::core::convert::From<#krate::Session> for #view {
-                fn from(session: #krate::Session) -> Self {
-                    Self::new(session)
+                fn from(#session: #krate::Session) -> Self {
+                    Self::new(#session)
                 }
             }
 
@@ -249,10 +262,10 @@ pub(crate) fn expand(input: &Input) -> TokenStream {
                 type Future = #krate::__private::LocalBoxFuture<'static, #result<Self, #error>>;
 
                 fn from_request(
-                    req: &#krate::__private::HttpRequest,
+                    #req: &#krate::__private::HttpRequest,
                     _: &mut #krate::__private::Payload,
                 ) -> Self::Future {
-                    #krate::__private::extract(req, true, Self::new)
+                    #krate::__private::extract(#req, true, Self::new)
                 }
             }
 
@@ -260,17 +273,17 @@ pub(crate) fn expand(input: &Input) -> TokenStream {
             impl #ro_view {
                 /// Wraps a read-only session handle: a `ReadonlySession`
                 /// handler argument, or `req.readonly_session().await`.
-                #vis fn new(session: #krate::ReadonlySession) -> Self {
+                #vis fn new(#session: #krate::ReadonlySession) -> Self {
                     Self {
-                        view: #view::new(#krate::Session::clone(&session)),
+                        view: #view::new(#krate::Session::clone(&#session)),
                     }
                 }
             }
 
             #[automatically_derived]
             impl ::core::convert::From<#krate::ReadonlySession> for #ro_view {
-                fn from(session: #krate::ReadonlySession) -> Self {
-                    Self::new(session)
+                fn from(#session: #krate::ReadonlySession) -> Self {
+                    Self::new(#session)
                 }
             }
 
@@ -289,11 +302,11 @@ pub(crate) fn expand(input: &Input) -> TokenStream {
                 type Future = #krate::__private::LocalBoxFuture<'static, #result<Self, #error>>;
 
                 fn from_request(
-                    req: &#krate::__private::HttpRequest,
+                    #req: &#krate::__private::HttpRequest,
                     _: &mut #krate::__private::Payload,
                 ) -> Self::Future {
-                    #krate::__private::extract(req, false, |session| Self {
-                        view: #view::new(session),
+                    #krate::__private::extract(#req, false, |#inner| Self {
+                        view: #view::new(#inner),
                     })
                 }
             }

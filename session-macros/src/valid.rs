@@ -22,9 +22,15 @@ pub(crate) const VIEW_ITEMS: &[(&str, &str)] = &[
 
 /// Checks `input`, recording every problem in `cx`.
 pub(crate) fn check(cx: &mut Ctxt, input: &Input) {
-    if !input.generics.params.is_empty() || input.generics.where_clause.is_some() {
+    let generics = input.generics;
+    if generics.lifetimes().next().is_some() {
         cx.error(
-            generics_tokens(input.generics),
+            generics_tokens(generics),
+            "`TypedSession` does not support lifetime parameters: values are loaded from the session as owned data; use owned field types (`String`, not `&str`)",
+        );
+    } else if !generics.params.is_empty() || generics.where_clause.is_some() {
+        cx.error(
+            generics_tokens(generics),
             "`TypedSession` does not support generic parameters: the view reads and writes concrete types; use concrete field types (a type alias works)",
         );
     }
@@ -91,10 +97,15 @@ pub(crate) fn check(cx: &mut Ctxt, input: &Input) {
             ),
         ] {
             if let Some(taken) = methods.get(&method) {
+                let keep = if field.rename.is_some() {
+                    "its session key comes from `rename` and stays".to_owned()
+                } else {
+                    format!("keep its session key with `#[session(rename = \"{name}\")]`")
+                };
                 cx.error(
                     field.ident,
                     format!(
-                        "field `{name}` would generate the method `{method}`, which is already {taken}; rename the field, and keep its session key with `#[session(rename = \"{name}\")]`"
+                        "field `{name}` would generate `{method}`, which is already {taken}; rename the field ({keep})"
                     ),
                 );
             } else {
