@@ -13,6 +13,8 @@
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
 mod change;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 mod driver;
 pub mod drivers;
 mod error;
