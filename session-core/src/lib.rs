@@ -39,3 +39,5 @@ pub use time::{Clock, ManualClock, SystemClock, Timestamp};
 
 #[cfg(feature = "memory")]
 pub use drivers::memory::MemoryDriver;
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+pub use drivers::sql::{CleanupTask, SqlDriver, TableNameError};

@@ -2,3 +2,5 @@
 
 #[cfg(feature = "memory")]
 pub mod memory;
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+pub mod sql;
