@@ -30,6 +30,8 @@ pub use session_core::{
 
 #[cfg(feature = "memory")]
 pub use session_core::MemoryDriver;
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+pub use session_core::{CleanupTask, SqlDriver, TableNameError};
 
 /// Compiles the README's Rust examples as doctests, so the quick start stays true.
 #[cfg(doctest)]
