@@ -23,7 +23,7 @@ use crate::settings::{DriverSettings, SettingsError};
 use crate::time::{Clock, SystemClock, Timestamp};
 
 /// The `sqlx` crate this driver is built on, so an application can build a
-/// pool of the exact same version for [`SqlDriver::from_pg_pool`] and its
+/// pool of the exact same version for `SqlDriver::from_pg_pool` and its
 /// siblings without naming `sqlx` in its own `Cargo.toml`.
 pub use sqlx;
 
@@ -175,7 +175,7 @@ macro_rules! with_pool {
 /// Sessions in a SQL table, on SQLite, PostgreSQL or MySQL / MariaDB.
 ///
 /// Build it from a URL with [`SqlDriver::connect`], from a pool your
-/// application already has with [`SqlDriver::from_pg_pool`] (and its
+/// application already has with `SqlDriver::from_pg_pool` (and its
 /// siblings), or from configuration with [`SqlDriver::from_settings`] (what
 /// the `sqlite`, `postgres` and `mysql` names of
 /// [`DriverRegistry::with_builtins`](crate::DriverRegistry::with_builtins)
