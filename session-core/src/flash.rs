@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::SessionError;
-use crate::session::{Session, Status};
+use crate::session::{to_json, Session, Status};
 
 /// The flash key under which the level messages are kept, as a list.
 pub const LEVEL_MESSAGES_KEY: &str = "_messages";
@@ -198,11 +198,7 @@ impl Session {
         key: impl Into<String>,
         value: T,
     ) -> Result<(), SessionError> {
-        let key = key.into();
-        let value = serde_json::to_value(value).map_err(|source| SessionError::Serialize {
-            key: key.clone(),
-            source,
-        })?;
+        let (key, value) = to_json(key.into(), value)?;
         self.flash_write(|s| {
             s.flash_out.insert(key, value);
         })
@@ -243,11 +239,7 @@ impl Session {
         key: impl Into<String>,
         value: T,
     ) -> Result<(), SessionError> {
-        let key = key.into();
-        let value = serde_json::to_value(value).map_err(|source| SessionError::Serialize {
-            key: key.clone(),
-            source,
-        })?;
+        let (key, value) = to_json(key.into(), value)?;
         // Writing needs a writable handle, though nothing is stored.
         self.write()?.flash_now.insert(key, value);
         Ok(())

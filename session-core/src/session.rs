@@ -71,11 +71,12 @@ pub(crate) struct State {
 }
 
 impl State {
-    pub(crate) fn new_empty(now: Timestamp, policy: ExpiryPolicy) -> Self {
+    /// A state with nothing done yet to it.
+    fn base(id: SessionId, record: Record, now: Timestamp, policy: ExpiryPolicy) -> Self {
         Self {
-            id: SessionId::generate(),
+            id,
             stored: None,
-            record: Record::new(now, policy.expires_at(now, now)),
+            record,
             log: Vec::new(),
             status: Status::Unchanged,
             fresh: true,
@@ -93,28 +94,19 @@ impl State {
         }
     }
 
+    pub(crate) fn new_empty(now: Timestamp, policy: ExpiryPolicy) -> Self {
+        let record = Record::new(now, policy.expires_at(now, now));
+        Self::base(SessionId::generate(), record, now, policy)
+    }
+
     pub(crate) fn from_stored(stored: Stored, now: Timestamp, policy: ExpiryPolicy) -> Self {
         let mut record = stored.record.clone();
         let flash_in = std::mem::take(&mut record.flash);
-        Self {
-            id: stored.id.clone(),
-            record,
-            stored: Some(stored),
-            log: Vec::new(),
-            status: Status::Unchanged,
-            fresh: false,
-            regenerate: false,
-            destroy_stored: false,
-            reseal: false,
-            writable_used: false,
-            flash_in,
-            flash_keep: Vec::new(),
-            flash_out: Map::new(),
-            flash_now: Map::new(),
-            flash_cleared: false,
-            now,
-            policy,
-        }
+        let mut state = Self::base(stored.id.clone(), record, now, policy);
+        state.stored = Some(stored);
+        state.fresh = false;
+        state.flash_in = flash_in;
+        state
     }
 
     fn changed(&mut self, change: Change) {
@@ -226,11 +218,7 @@ impl Session {
 
     /// Stores `value` under `key`, replacing what was there.
     pub fn put<T: Serialize>(&self, key: impl Into<String>, value: T) -> Result<(), SessionError> {
-        let key = key.into();
-        let value = serde_json::to_value(value).map_err(|source| SessionError::Serialize {
-            key: key.clone(),
-            source,
-        })?;
+        let (key, value) = to_json(key.into(), value)?;
         self.write()?.changed(Change::Put(key, value));
         Ok(())
     }
@@ -378,6 +366,17 @@ impl Session {
     pub fn is_stored(&self) -> bool {
         let state = self.state.borrow();
         state.stored.is_some() && !state.destroy_stored
+    }
+}
+
+/// `value` as JSON, or the error naming the key it was meant for.
+pub(crate) fn to_json<T: Serialize>(
+    key: String,
+    value: T,
+) -> Result<(String, Value), SessionError> {
+    match serde_json::to_value(value) {
+        Ok(value) => Ok((key, value)),
+        Err(source) => Err(SessionError::Serialize { key, source }),
     }
 }
 
