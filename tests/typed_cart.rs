@@ -22,9 +22,9 @@ impl Drop for Server {
     }
 }
 
-fn start() -> Server {
+async fn start() -> Server {
     let opts = Options::parse(["--store", "memory"].map(String::from)).unwrap();
-    let mw = opts.middleware(opts.driver().unwrap().unwrap()).unwrap();
+    let mw = opts.middleware(opts.driver().await.unwrap().unwrap()).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let server = HttpServer::new(move || App::new().wrap(mw.clone()).configure(routes))
@@ -95,7 +95,7 @@ impl Browser {
 
 #[actix_rt::test]
 async fn empty_cart_is_answered_without_a_session() {
-    let server = start();
+    let server = start().await;
     let mut b = Browser::new(&server);
     let (status, set_cookie, body) = b.send("GET", "/cart", None).await;
     assert_eq!(status, StatusCode::OK);
@@ -105,7 +105,7 @@ async fn empty_cart_is_answered_without_a_session() {
 
 #[actix_rt::test]
 async fn added_items_are_in_the_cart_and_under_the_untyped_keys() {
-    let server = start();
+    let server = start().await;
     let mut b = Browser::new(&server);
     for item in ["apple", "pear", "fig"] {
         let (status, _, _) = b.send("POST", &format!("/cart/items/{item}"), None).await;
@@ -137,7 +137,7 @@ async fn added_items_are_in_the_cart_and_under_the_untyped_keys() {
 
 #[actix_rt::test]
 async fn deleting_the_cart_forgets_only_the_cart() {
-    let server = start();
+    let server = start().await;
     let mut b = Browser::new(&server);
     b.send("POST", "/write", None).await;
     b.send("POST", "/cart/items/apple", None).await;
@@ -157,7 +157,7 @@ async fn deleting_the_cart_forgets_only_the_cart() {
 
 #[actix_rt::test]
 async fn each_browser_has_its_own_cart() {
-    let server = start();
+    let server = start().await;
     let mut alice = Browser::new(&server);
     let mut bob = Browser::new(&server);
     alice.send("POST", "/cart/items/apple", None).await;
