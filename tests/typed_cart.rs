@@ -24,7 +24,9 @@ impl Drop for Server {
 
 async fn start() -> Server {
     let opts = Options::parse(["--store", "memory"].map(String::from)).unwrap();
-    let mw = opts.middleware(opts.driver().await.unwrap().unwrap()).unwrap();
+    let mw = opts
+        .middleware(opts.driver().await.unwrap().unwrap())
+        .unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let server = HttpServer::new(move || App::new().wrap(mw.clone()).configure(routes))
