@@ -60,7 +60,8 @@ ensure_mariadb() {
     command -v mariadbd >/dev/null || apt_install mariadb-server
     say "starting MariaDB"
     mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld 2>/dev/null || true
-    start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd >&2
+    # mariadbd refuses to run as root unless told which user to switch to.
+    start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd -- --user=mysql >&2
     wait_port 3306 30 || { say "MariaDB did not start"; return 1; }
   fi
   if ! mariadb -h 127.0.0.1 -u root -e 'select 1' test >/dev/null 2>&1; then

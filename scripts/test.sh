@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 . scripts/services.sh
 
 ensure_redis
+ensure_postgres
+ensure_mariadb
 
 echo "[test] cargo test --workspace --all-features" >&2
 cargo test --workspace --all-features

@@ -4,11 +4,17 @@
 //! ```text
 //! cargo run --release --example testbed -- --store STORE [--port 8080] [--ttl 7200]
 //!     [--dir PATH] [--redis URL | --redis-cluster HOST:PORT,...]
-//!     [--key HEX64 [--old-key HEX64]...] [--database-url URL]
+//!     [--key HEX64 [--old-key HEX64]...] [--database-url URL [--table NAME]]
 //! ```
 //!
 //! `STORE` is `none` or any driver compiled in (`memory`, and with their
 //! cargo features `cookie`, `file`, `redis`, `sqlite`, `postgres`, `mysql`).
+//!
+//! The SQL stores need `--database-url` (for example
+//! `postgres://postgres@127.0.0.1:5432/test`, `mysql://root@127.0.0.1:3306/test`
+//! or `sqlite://testbed.db`); the testbed creates the table (`sessions`, or
+//! `--table NAME`) at start-up and deletes expired rows every
+//! [`SQL_CLEANUP_EVERY`].
 //!
 //! `--store none` serves the same first four routes with no session
 //! middleware at all (constant answers), as the baseline for benchmarks.
@@ -19,6 +25,8 @@ use std::time::Duration;
 use actix_web::{web, HttpResponse, Responder};
 use serde::Serialize;
 use serde_json::Value;
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+use session_actix::core::drivers::sql::{SqlDriver, DEFAULT_CLEANUP_BATCH};
 use session_actix::{
     DriverRegistry, DriverSettings, Error, Session, SessionDriver, SessionError, SessionMiddleware,
     TypedSession,
@@ -45,6 +53,8 @@ pub struct Options {
     pub old_keys: Vec<String>,
     /// `--database-url URL` for the SQL drivers.
     pub database_url: Option<String>,
+    /// `--table NAME` for the SQL drivers.
+    pub table: Option<String>,
 }
 
 impl Options {
@@ -69,6 +79,7 @@ impl Options {
                 "--key" => opts.key = Some(value()?),
                 "--old-key" => opts.old_keys.push(value()?),
                 "--database-url" => opts.database_url = Some(value()?),
+                "--table" => opts.table = Some(value()?),
                 other => return Err(format!("unknown argument {other:?}")),
             }
         }
@@ -85,6 +96,7 @@ impl Options {
         s.dir = self.dir.clone().map(Into::into);
         s.key = self.key.clone();
         s.old_keys = self.old_keys.clone();
+        s.table = self.table.clone();
         s.url = match self.store.as_str() {
             "redis" if self.redis_cluster.is_some() => {
                 s.driver = "redis-cluster".into();
@@ -112,11 +124,38 @@ impl Options {
             eprintln!("testbed: no --key given; generated a random cookie key for this run (cookies will not survive a restart)");
             settings.key = Some(session_actix::Key::generate().to_hex());
         }
+        #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+        if matches!(self.store.as_str(), "sqlite" | "postgres" | "mysql") {
+            let driver = self.sql_driver().await?;
+            return Ok(Some(Arc::new(driver)));
+        }
         DriverRegistry::with_builtins()
             .build(&settings)
             .await
             .map(Some)
             .map_err(|e| e.to_string())
+    }
+
+    /// For `--store sqlite|postgres|mysql`: the driver for `--database-url`,
+    /// with its table created if missing, and a task (detached, so it lasts
+    /// as long as the runtime) that deletes expired rows every
+    /// [`SQL_CLEANUP_EVERY`].
+    #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+    pub async fn sql_driver(&self) -> Result<SqlDriver, String> {
+        if self.database_url.is_none() {
+            return Err(format!("--store {} needs --database-url URL", self.store));
+        }
+        let driver = SqlDriver::from_settings(&self.driver_settings())
+            .await
+            .map_err(|e| e.to_string())?;
+        driver
+            .migrate()
+            .await
+            .map_err(|e| format!("creating the session table failed: {e}"))?;
+        driver
+            .spawn_cleanup(SQL_CLEANUP_EVERY, DEFAULT_CLEANUP_BATCH)
+            .detach();
+        Ok(driver)
     }
 
     /// The session middleware for `driver` with the testbed's settings:
@@ -133,6 +172,9 @@ impl Options {
             .map_err(|e| e.to_string())
     }
 }
+
+/// How often the testbed deletes expired rows of a SQL store.
+pub const SQL_CLEANUP_EVERY: Duration = Duration::from_secs(10);
 
 /// The testbed's session cookie name (the default).
 pub const COOKIE_NAME: &str = "session";

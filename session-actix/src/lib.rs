@@ -41,6 +41,8 @@ pub use session_core::{
 
 #[cfg(feature = "memory")]
 pub use session_core::MemoryDriver;
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+pub use session_core::{CleanupTask, SqlDriver, TableNameError};
 #[cfg(feature = "cookie")]
 pub use session_core::{CookieDriver, Key, KeyError};
 #[cfg(feature = "file")]

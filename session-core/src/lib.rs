@@ -51,3 +51,6 @@ pub use drivers::redis::{RedisConnectError, RedisDriver, RedisDriverBuilder};
 
 #[cfg(feature = "file")]
 pub use drivers::file::{FileDriver, FileDriverError, TemplateProblem};
+
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+pub use drivers::sql::{CleanupTask, SqlDriver, TableNameError};

@@ -344,6 +344,14 @@ impl DriverRegistry {
                 })?;
             Ok(Arc::new(driver) as Arc<dyn SessionDriver>)
         });
+        // The SQL drivers need `url`; they check that the table exists but do
+        // not create it (see `SqlDriver::migrate`).
+        #[cfg(feature = "sqlite")]
+        r.register("sqlite", crate::drivers::sql::build);
+        #[cfg(feature = "postgres")]
+        r.register("postgres", crate::drivers::sql::build);
+        #[cfg(feature = "mysql")]
+        r.register("mysql", crate::drivers::sql::build);
         r
     }
 

@@ -9,3 +9,6 @@ pub mod redis;
 
 #[cfg(feature = "file")]
 pub mod file;
+
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+pub mod sql;
