@@ -118,6 +118,15 @@ pub async fn commit(
         if let Some(flash) = flash_change(&state) {
             log.push(Change::Flash(flash));
         }
+        // The common read: a stored session, nothing changed, no refresh due.
+        // Decided here on the borrowed record, without cloning it into a plan.
+        if log.is_empty() && !state.destroy_stored && !state.regenerate && !state.reseal {
+            if let Some(stored) = &state.stored {
+                if !state.policy.touch_due(&stored.record, now) {
+                    return Ok(CookieAction::Keep);
+                }
+            }
+        }
         Plan {
             id: state.id.clone(),
             stored: state.stored.clone(),
