@@ -170,12 +170,13 @@ struct Plan {
 
 impl Plan {
     async fn run(
-        self,
+        mut self,
         driver: &dyn SessionDriver,
         now: Timestamp,
     ) -> Result<CookieAction, DriverError> {
         let mut action = CookieAction::Keep;
-        let live = match self.stored.clone() {
+        // Moved out, not cloned: the plan is consumed here.
+        let live = match self.stored.take() {
             Some(stored) if self.destroy_stored => {
                 if !stored.inline {
                     driver.destroy(&stored.id).await?;
