@@ -128,3 +128,15 @@ async fn main() -> std::io::Result<()> {
     .run()
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::BTreeDriver;
+    use session_actix::core::conformance;
+
+    /// Every contract of the driver trait, checked by the public suite.
+    #[actix_web::test]
+    async fn btree_driver_passes_the_conformance_suite() {
+        conformance::run(|| async { BTreeDriver::default() }).await;
+    }
+}

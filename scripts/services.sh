@@ -22,8 +22,12 @@ apt_install() {
 }
 
 ensure_redis() {
+  # The tests also start private servers and a cluster, so the binaries must
+  # be here even when a Redis already answers.
+  if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
+    apt_install redis-server redis-tools
+  fi
   if port_open 6379; then say "Redis answers on 127.0.0.1:6379"; return 0; fi
-  command -v redis-server >/dev/null || apt_install redis-server redis-tools
   say "starting redis-server on 127.0.0.1:6379 (no persistence)"
   mkdir -p /var/lib/redis /var/log/redis 2>/dev/null || true
   redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \

@@ -17,9 +17,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::{web, HttpResponse, Responder};
+use serde::Serialize;
 use serde_json::Value;
 use session_actix::{
     DriverRegistry, DriverSettings, Error, Session, SessionDriver, SessionError, SessionMiddleware,
+    TypedSession,
 };
 
 /// The testbed's command line.
@@ -103,8 +105,15 @@ impl Options {
         if self.store == "none" {
             return Ok(None);
         }
+        #[allow(unused_mut)]
+        let mut settings = self.driver_settings();
+        #[cfg(feature = "cookie")]
+        if self.store == "cookie" && settings.key.is_none() {
+            eprintln!("testbed: no --key given; generated a random cookie key for this run (cookies will not survive a restart)");
+            settings.key = Some(session_actix::Key::generate().to_hex());
+        }
         DriverRegistry::with_builtins()
-            .build(&self.driver_settings())
+            .build(&settings)
             .await
             .map(Some)
             .map_err(|e| e.to_string())
@@ -130,6 +139,7 @@ pub const COOKIE_NAME: &str = "session";
 
 /// Registers the session routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
+    cart_routes(cfg);
     cfg.route("/read", web::get().to(read))
         .route("/write", web::post().to(write))
         .route("/login", web::get().to(login))
@@ -232,4 +242,41 @@ async fn flashed(session: Session) -> HttpResponse {
 async fn fail(session: Session) -> actix_web::Result<impl Responder> {
     session.put("failed", true)?;
     Ok(HttpResponse::InternalServerError().body("failed on purpose"))
+}
+
+/// The shopping cart behind the typed routes, kept in the session under
+/// `cart.items` and `cart.total` (the number of items).
+#[derive(TypedSession, Serialize, Debug, Clone, PartialEq, Eq)]
+#[session(namespace = "cart")]
+pub struct Cart {
+    /// The items, in the order they were added.
+    pub items: Vec<String>,
+    /// How many items there are.
+    pub total: u32,
+}
+
+/// The typed routes, through [`CartSession`]: `GET /cart` answers the cart as
+/// JSON, `POST /cart/items/{item}` adds an item (204), `DELETE /cart` forgets
+/// the cart (204).
+pub fn cart_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/cart", web::get().to(cart_get))
+        .route("/cart/items/{item}", web::post().to(cart_add))
+        .route("/cart", web::delete().to(cart_clear));
+}
+
+async fn cart_get(cart: ReadonlyCartSession) -> actix_web::Result<HttpResponse> {
+    Ok(HttpResponse::Ok().json(cart.load()?))
+}
+
+async fn cart_add(cart: CartSession, item: web::Path<String>) -> actix_web::Result<HttpResponse> {
+    let mut items = cart.items()?;
+    items.push(item.into_inner());
+    cart.set_total(u32::try_from(items.len()).unwrap_or(u32::MAX))?;
+    cart.set_items(items)?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn cart_clear(cart: CartSession) -> actix_web::Result<HttpResponse> {
+    cart.forget()?;
+    Ok(HttpResponse::NoContent().finish())
 }

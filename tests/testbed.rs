@@ -21,7 +21,11 @@ impl Drop for Server {
 }
 
 async fn start(store: &str) -> Server {
-    let opts = Options::parse(["--store".to_string(), store.to_string()]).unwrap();
+    start_with(&["--store", store]).await
+}
+
+async fn start_with(args: &[&str]) -> Server {
+    let opts = Options::parse(args.iter().map(|a| a.to_string())).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let server = match opts.driver().await.unwrap() {
@@ -282,4 +286,53 @@ async fn flash_routes_show_a_message_in_the_next_request_only() {
     let seen: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(seen, serde_json::json!({"notice": {"text": "Saved"}}));
     assert_eq!(b.send("GET", "/flashed", None).await.1, "{}");
+}
+
+/// The same session flow on every store compiled in.
+async fn counter_flow(server: &Server) {
+    let mut b = Browser::new(server);
+    assert_eq!(b.send("POST", "/write", None).await.1, "1");
+    assert_eq!(b.send("POST", "/write", None).await.1, "2");
+    assert_eq!(b.send("GET", "/login", None).await.1, "ok");
+    assert_eq!(b.send("POST", "/write", None).await.1, "1");
+    assert_eq!(
+        b.send("POST", "/logout", None).await.0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(b.send("GET", "/read", None).await.1, "0");
+}
+
+#[cfg(feature = "file")]
+#[actix_rt::test]
+async fn file_store_serves_the_testbed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sessions");
+    let server = start_with(&["--store", "file", "--dir", path.to_str().unwrap()]).await;
+    counter_flow(&server).await;
+    let mut b = Browser::new(&server);
+    b.send("POST", "/write", None).await;
+    assert_eq!(
+        std::fs::read_dir(&path)
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with("sess_")
+            })
+            .count(),
+        1,
+        "one session file for the one live session"
+    );
+}
+
+#[cfg(feature = "cookie")]
+#[actix_rt::test]
+async fn cookie_store_serves_the_testbed() {
+    let key = "11".repeat(32);
+    let server = start_with(&["--store", "cookie", "--key", &key]).await;
+    counter_flow(&server).await;
+    let server = start_with(&["--store", "cookie"]).await; // generates a key
+    counter_flow(&server).await;
 }

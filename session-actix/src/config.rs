@@ -290,6 +290,14 @@ impl SessionMiddlewareBuilder {
                 idle: self.policy.idle,
             });
         }
+        if let Some(bound) = self.driver.bound_cookie_name() {
+            if bound != name {
+                return Err(ConfigError::DriverCookieName {
+                    driver: bound.to_owned(),
+                    middleware: name.clone(),
+                });
+            }
+        }
         if name.starts_with("__Host-") {
             if !self.secure {
                 return Err(ConfigError::HostPrefix("turn secure back on"));

@@ -72,6 +72,15 @@ pub enum ConfigError {
         /// The idle timeout given.
         idle: std::time::Duration,
     },
+    /// The driver is bound to another cookie name than the middleware's (the
+    /// cookie driver seals its name into every value).
+    #[error("the session driver is bound to the cookie name {driver:?} but the middleware uses {middleware:?}; give both the same name")]
+    DriverCookieName {
+        /// The driver's cookie name.
+        driver: String,
+        /// The middleware's cookie name.
+        middleware: String,
+    },
     /// A `__Host-` cookie must be Secure, have Path `/` and no Domain;
     /// browsers drop it otherwise.
     #[error("a cookie named `__Host-...` must be Secure, with path `/` and no domain: {0}")]

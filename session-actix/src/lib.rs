@@ -8,6 +8,7 @@ mod flash;
 mod middleware;
 mod session;
 mod settings;
+mod typed;
 
 pub use config::{CookieHook, SessionMiddlewareBuilder};
 pub use error::{ConfigError, Error, StartupError};
@@ -16,6 +17,16 @@ pub use flash::FlashMessages;
 pub use middleware::{SessionMiddleware, SessionService};
 pub use session::{ReadonlySession, Session};
 pub use settings::SessionSettings;
+
+/// Derives a typed view of the session for a struct; see the
+/// [session_macros] crate docs for what it generates.
+pub use session_macros::TypedSession;
+
+/// Used by the code `#[derive(TypedSession)]` generates. Not public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::typed::*;
+}
 
 /// The cookie `SameSite` values, re-exported from actix-web.
 pub use actix_web::cookie::SameSite;
@@ -30,6 +41,12 @@ pub use session_core::{
 
 #[cfg(feature = "memory")]
 pub use session_core::MemoryDriver;
+#[cfg(feature = "cookie")]
+pub use session_core::{CookieDriver, Key, KeyError};
+#[cfg(feature = "file")]
+pub use session_core::{FileDriver, FileDriverError};
+#[cfg(feature = "redis")]
+pub use session_core::{RedisConnectError, RedisDriver, RedisDriverBuilder};
 
 /// Compiles the README's Rust examples as doctests, so the quick start stays true.
 #[cfg(doctest)]

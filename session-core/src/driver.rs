@@ -60,6 +60,10 @@ pub enum Update {
 ///   `expected_version`, atomically with respect to other `update`s, and
 ///   answers [`Update::Gone`] (without writing) when the id is not live.
 /// - `destroy` of a missing id succeeds.
+/// - Liveness is judged at the time the caller gives: `now` in `load`,
+///   `record.last_active` in `create` and `update`, and the `last_active`
+///   argument in `touch` (a store's own clock, such as a Redis TTL, may
+///   enforce expiry too).
 /// - Ids reach the driver already validated ([`SessionId`] cannot hold
 ///   anything else), so they are safe in file names and keys.
 ///
@@ -70,6 +74,13 @@ pub enum Update {
 pub trait SessionDriver: Send + Sync + fmt::Debug + 'static {
     /// A short name for logs and configuration errors, such as `"memory"`.
     fn name(&self) -> &'static str;
+
+    /// The cookie name this driver is bound to, if any. The cookie driver
+    /// seals its name into every value; the middleware refuses to start with a
+    /// different cookie name. Server-side drivers keep the default, `None`.
+    fn bound_cookie_name(&self) -> Option<&str> {
+        None
+    }
 
     /// Interprets a session cookie's value. The default parses it as a
     /// [`SessionId`]; no store call happens for a value that does not parse.

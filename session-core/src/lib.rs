@@ -8,11 +8,15 @@
 //! - [`SessionDriver`]: the store trait; [`drivers`] holds the built-in ones.
 //! - [`lifecycle`]: loading a session for a request and committing it after,
 //!   merging with parallel requests so no update is lost.
+//! - `conformance` (cargo feature `conformance`): the driver conformance
+//!   suite, one call that checks a driver against the whole contract.
 //!
 //! Most users want the `session-actix` crate, which re-exports all of this.
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
 mod change;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 mod driver;
 pub mod drivers;
 mod error;
@@ -38,5 +42,12 @@ pub use session::{Session, Status};
 pub use settings::{DriverRegistry, DriverSettings, SettingsError};
 pub use time::{Clock, ManualClock, SystemClock, Timestamp};
 
+#[cfg(feature = "cookie")]
+pub use drivers::cookie::{CookieDriver, Key, KeyError, KeyId};
 #[cfg(feature = "memory")]
 pub use drivers::memory::MemoryDriver;
+#[cfg(feature = "redis")]
+pub use drivers::redis::{RedisConnectError, RedisDriver, RedisDriverBuilder};
+
+#[cfg(feature = "file")]
+pub use drivers::file::{FileDriver, FileDriverError, TemplateProblem};

@@ -129,7 +129,8 @@ pub async fn commit(
         }
         Plan {
             id: state.id.clone(),
-            stored: state.stored.clone(),
+            // The handler is done with the state: move, do not copy, the record.
+            stored: state.stored.take(),
             destroy_stored: state.destroy_stored,
             regenerate: state.regenerate,
             reseal: state.reseal,

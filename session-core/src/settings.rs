@@ -39,10 +39,11 @@ use crate::error::DriverError;
 /// | `SESSION_URL` | `url` | redis, redis-cluster (comma-separated nodes), sql |
 /// | `SESSION_PREFIX` | `prefix` | redis |
 /// | `SESSION_DIR` | `dir` | file |
-/// | `SESSION_KEY` | `key` | cookie (64 hex characters) |
+/// | `SESSION_KEY` | `key` | cookie (64 hex characters, or a secret of 32 bytes or more) |
 /// | `SESSION_OLD_KEYS` | `old_keys` | cookie (comma-separated) |
 /// | `SESSION_TABLE` | `table` | sql |
 /// | `SESSION_TIMEOUT_MS` | `timeout_ms` | redis, sql |
+/// | `SESSION_FILENAME_TEMPLATE` | `options.filename_template` | file |
 #[derive(Clone, Default, Deserialize)]
 #[non_exhaustive]
 pub struct DriverSettings {
@@ -272,6 +273,77 @@ impl DriverRegistry {
         r.register("memory", |_s: DriverSettings| async {
             Ok(Arc::new(crate::drivers::memory::MemoryDriver::new()) as Arc<dyn SessionDriver>)
         });
+        #[cfg(feature = "cookie")]
+        r.register("cookie", |s: DriverSettings| async move {
+            let parse = |setting: &str, text: &str| {
+                cookie_key(text).map_err(|e| SettingsError::Invalid {
+                    setting: setting.into(),
+                    reason: format!("64 hex characters or a secret of at least 32 bytes ({e})"),
+                })
+            };
+            let key = parse("key", s.require("key", &s.key)?)?;
+            let old = s
+                .old_keys
+                .iter()
+                .map(|k| parse("old_keys", k))
+                .collect::<Result<Vec<_>, _>>()?;
+            let name = s.cookie_name.clone().unwrap_or_else(|| "session".into());
+            let driver = crate::drivers::cookie::CookieDriver::new(name, key).with_old_keys(old);
+            Ok(Arc::new(driver) as Arc<dyn SessionDriver>)
+        });
+        #[cfg(feature = "file")]
+        r.register("file", |s: DriverSettings| async move {
+            let dir = s.dir.clone().ok_or_else(|| SettingsError::Missing {
+                driver: s.driver.clone(),
+                setting: "dir".into(),
+            })?;
+            let mut b = crate::drivers::file::FileDriver::builder(dir);
+            if let Some(Value::String(t)) = s.options.get("filename_template") {
+                b = b.filename_template(t.clone());
+            }
+            let driver = b.build().map_err(|e| SettingsError::Invalid {
+                setting: "dir / filename_template".into(),
+                reason: e.to_string(),
+            })?;
+            Ok(Arc::new(driver) as Arc<dyn SessionDriver>)
+        });
+        #[cfg(feature = "redis")]
+        r.register("redis", |s: DriverSettings| async move {
+            let url = s.require("url", &s.url)?.to_owned();
+            let driver =
+                redis_builder(&s)
+                    .connect(&url)
+                    .await
+                    .map_err(|e| SettingsError::Driver {
+                        driver: s.driver.clone(),
+                        source: DriverError::backend(e),
+                    })?;
+            Ok(Arc::new(driver) as Arc<dyn SessionDriver>)
+        });
+        #[cfg(feature = "redis-cluster")]
+        r.register("redis-cluster", |s: DriverSettings| async move {
+            let nodes: Vec<String> = s
+                .require("url", &s.url)?
+                .split(',')
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(|n| {
+                    if n.contains("://") {
+                        n.to_owned()
+                    } else {
+                        format!("redis://{n}")
+                    }
+                })
+                .collect();
+            let driver = redis_builder(&s)
+                .connect_cluster(nodes)
+                .await
+                .map_err(|e| SettingsError::Driver {
+                    driver: s.driver.clone(),
+                    source: DriverError::backend(e),
+                })?;
+            Ok(Arc::new(driver) as Arc<dyn SessionDriver>)
+        });
         r
     }
 
@@ -317,6 +389,31 @@ impl DriverRegistry {
         };
         factory(settings.clone()).await
     }
+}
+
+/// A cookie key from settings text: 64 hex characters are the key itself,
+/// anything else is a secret of at least 32 bytes run through HKDF.
+#[cfg(feature = "cookie")]
+fn cookie_key(text: &str) -> Result<crate::drivers::cookie::Key, crate::drivers::cookie::KeyError> {
+    use crate::drivers::cookie::Key;
+    if text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Key::from_hex(text)
+    } else {
+        Key::from_secret(text.as_bytes())
+    }
+}
+
+/// A Redis driver builder with the prefix and timeout from the settings.
+#[cfg(feature = "redis")]
+fn redis_builder(s: &DriverSettings) -> crate::drivers::redis::RedisDriverBuilder {
+    let mut b = crate::drivers::redis::RedisDriver::builder();
+    if let Some(prefix) = &s.prefix {
+        b = b.prefix(prefix.clone());
+    }
+    if let Some(ms) = s.timeout_ms {
+        b = b.timeout(std::time::Duration::from_millis(ms));
+    }
+    b
 }
 
 #[cfg(test)]

@@ -1,0 +1,280 @@
+//! The cookie driver at the HTTP level: the whole session sealed in the
+//! cookie, every bad value a fresh session, rotation, size and expiry.
+#![cfg(feature = "cookie")]
+
+use std::time::Duration;
+
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::header::{COOKIE, SET_COOKIE};
+use actix_web::http::StatusCode;
+use actix_web::{test, web, App, HttpResponse};
+use session_actix::{
+    ConfigError, CookieDriver, Key, ManualClock, Session, SessionMiddleware, Timestamp,
+};
+
+const T0: u64 = 1_700_000_000;
+
+async fn read(s: Session) -> actix_web::Result<String> {
+    Ok(s.get_or::<i64>("n", 0)?.to_string())
+}
+async fn write(s: Session) -> actix_web::Result<String> {
+    Ok(s.increment("n", 1)?.to_string())
+}
+async fn big(s: Session, len: web::Path<usize>) -> actix_web::Result<HttpResponse> {
+    s.put("big", "x".repeat(*len))?;
+    Ok(HttpResponse::NoContent().finish())
+}
+async fn logout(s: Session) -> actix_web::Result<HttpResponse> {
+    s.destroy()?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+fn key(byte: u8) -> Key {
+    Key::from_secret(&[byte; 32]).unwrap()
+}
+
+async fn app(
+    driver: CookieDriver,
+    clock: &ManualClock,
+) -> impl Service<
+    actix_http::Request,
+    Response = ServiceResponse<impl actix_web::body::MessageBody>,
+    Error = actix_web::Error,
+> {
+    let mw = SessionMiddleware::builder(driver)
+        .clock(clock.clone())
+        .idle_timeout(Duration::from_secs(600))
+        .build()
+        .unwrap();
+    test::init_service(
+        App::new()
+            .wrap(mw)
+            .route("/read", web::get().to(read))
+            .route("/write", web::post().to(write))
+            .route("/big/{len}", web::post().to(big))
+            .route("/logout", web::post().to(logout)),
+    )
+    .await
+}
+
+fn req(method: &str, path: &str, cookie: Option<&str>) -> actix_http::Request {
+    let r = if method == "POST" {
+        test::TestRequest::post()
+    } else {
+        test::TestRequest::get()
+    }
+    .uri(path);
+    match cookie {
+        Some(c) => r
+            .insert_header((COOKIE, format!("session={c}")))
+            .to_request(),
+        None => r.to_request(),
+    }
+}
+
+fn set_cookie<B>(res: &ServiceResponse<B>) -> Option<String> {
+    res.headers()
+        .get(SET_COOKIE)
+        .map(|h| h.to_str().unwrap().to_owned())
+}
+
+fn value<B>(res: &ServiceResponse<B>) -> Option<String> {
+    let header = set_cookie(res)?;
+    let pair = header.split(';').next().unwrap();
+    pair.strip_prefix("session=").map(str::to_owned)
+}
+
+async fn text<B: actix_web::body::MessageBody>(res: ServiceResponse<B>) -> String {
+    String::from_utf8(test::read_body(res).await.to_vec()).unwrap()
+}
+
+#[actix_web::test]
+async fn the_session_travels_sealed_in_the_cookie() {
+    let clock = ManualClock::new(Timestamp::from_secs(T0));
+    let app = app(CookieDriver::new("session", key(1)), &clock).await;
+    let res = test::call_service(&app, req("POST", "/write", None)).await;
+    let c1 = value(&res).unwrap();
+    assert!(
+        c1.len() > 43,
+        "the cookie carries the sealed record, not an id"
+    );
+    let res = test::call_service(&app, req("POST", "/write", Some(&c1))).await;
+    let c2 = value(&res).unwrap();
+    assert_ne!(c1, c2, "a fresh nonce on every seal");
+    assert_eq!(
+        text(test::call_service(&app, req("GET", "/read", Some(&c2))).await).await,
+        "2"
+    );
+    // A server with the same key reads it: no server-side state.
+    let other = app_same_key(&clock).await;
+    assert_eq!(
+        text(test::call_service(&other, req("GET", "/read", Some(&c2))).await).await,
+        "2"
+    );
+}
+
+async fn app_same_key(
+    clock: &ManualClock,
+) -> impl Service<
+    actix_http::Request,
+    Response = ServiceResponse<impl actix_web::body::MessageBody>,
+    Error = actix_web::Error,
+> {
+    app(CookieDriver::new("session", key(1)), clock).await
+}
+
+#[actix_web::test]
+async fn every_bad_value_gives_a_fresh_session_and_a_200() {
+    let clock = ManualClock::new(Timestamp::from_secs(T0));
+    let app = app(CookieDriver::new("session", key(1)), &clock).await;
+    let res = test::call_service(&app, req("POST", "/write", None)).await;
+    let good = value(&res).unwrap();
+
+    let mut bad: Vec<String> = vec![
+        String::new(),
+        good[..good.len() / 2].to_owned(),
+        good[..good.len() - 1].to_owned(),
+        format!("{good}=="),
+        good.replace('-', "+").replace('_', "/") + "+/",
+        "../../etc/passwd".into(),
+        "'; DROP TABLE sessions; --".into(),
+        "A".repeat(6000),
+    ];
+    // One character changed at a spread of positions.
+    for i in (0..good.len()).step_by(7) {
+        let mut b = good.clone().into_bytes();
+        b[i] = if b[i] == b'A' { b'B' } else { b'A' };
+        bad.push(String::from_utf8(b).unwrap());
+    }
+    for v in &bad {
+        let res = test::call_service(&app, req("GET", "/read", Some(v))).await;
+        assert_eq!(res.status(), StatusCode::OK, "value {v:?}");
+        assert_eq!(text(res).await, "0", "value {v:?} gives a fresh session");
+    }
+}
+
+#[actix_web::test]
+async fn a_value_sealed_for_another_cookie_name_is_refused() {
+    let clock = ManualClock::new(Timestamp::from_secs(T0));
+    let mw = SessionMiddleware::builder(CookieDriver::new("other", key(1)))
+        .cookie_name("other")
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let other =
+        test::init_service(App::new().wrap(mw).route("/write", web::post().to(write))).await;
+    let res =
+        test::call_service(&other, test::TestRequest::post().uri("/write").to_request()).await;
+    let header = set_cookie(&res).unwrap();
+    let sealed = header
+        .split(';')
+        .next()
+        .unwrap()
+        .strip_prefix("other=")
+        .unwrap()
+        .to_owned();
+    let ours = app(CookieDriver::new("session", key(1)), &clock).await;
+    assert_eq!(
+        text(test::call_service(&ours, req("GET", "/read", Some(&sealed))).await).await,
+        "0"
+    );
+}
+
+#[actix_web::test]
+async fn rotation_reseals_with_the_current_key_and_retired_keys_are_refused() {
+    let clock = ManualClock::new(Timestamp::from_secs(T0));
+    let old_app = app(CookieDriver::new("session", key(1)), &clock).await;
+    let res = test::call_service(&old_app, req("POST", "/write", None)).await;
+    let sealed_old = value(&res).unwrap();
+
+    let rotated = app(
+        CookieDriver::new("session", key(2)).with_old_key(key(1)),
+        &clock,
+    )
+    .await;
+    let res = test::call_service(&rotated, req("GET", "/read", Some(&sealed_old))).await;
+    let resealed = value(&res).expect("a cookie under an old key is sent back re-sealed");
+    assert_eq!(text(res).await, "1");
+
+    let new_only = app(CookieDriver::new("session", key(2)), &clock).await;
+    let res = test::call_service(&new_only, req("GET", "/read", Some(&resealed))).await;
+    assert_eq!(
+        text(res).await,
+        "1",
+        "the re-sealed cookie opens with the current key alone"
+    );
+    let res = test::call_service(&new_only, req("GET", "/read", Some(&sealed_old))).await;
+    assert_eq!(
+        text(res).await,
+        "0",
+        "a retired key's cookie is a new session"
+    );
+}
+
+#[actix_web::test]
+async fn an_oversized_session_is_a_500_and_the_client_keeps_its_cookie() {
+    let clock = ManualClock::new(Timestamp::from_secs(T0));
+    let driver = CookieDriver::new("session", key(1));
+    let max = driver.max_record_len();
+    let app = app(driver, &clock).await;
+    let res = test::call_service(&app, req("POST", "/write", None)).await;
+    let good = value(&res).unwrap();
+    let res = test::call_service(&app, req("POST", "/big/5000", Some(&good))).await;
+    assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(
+        set_cookie(&res).is_none(),
+        "nothing is sent; the browser keeps the previous cookie"
+    );
+    assert_eq!(
+        text(test::call_service(&app, req("GET", "/read", Some(&good))).await).await,
+        "1"
+    );
+    // A session just under the limit is fine.
+    let res =
+        test::call_service(&app, req("POST", &format!("/big/{}", max / 2), Some(&good))).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let header = set_cookie(&res).unwrap();
+    assert!(header.split(';').next().unwrap().len() <= 4096);
+}
+
+#[actix_web::test]
+async fn expiry_inside_the_payload_is_enforced_whatever_the_browser_keeps() {
+    let clock = ManualClock::new(Timestamp::from_secs(T0));
+    let app = app(CookieDriver::new("session", key(1)), &clock).await;
+    let res = test::call_service(&app, req("POST", "/write", None)).await;
+    let c = value(&res).unwrap();
+    clock.advance(Duration::from_secs(599));
+    assert_eq!(
+        text(test::call_service(&app, req("GET", "/read", Some(&c))).await).await,
+        "1"
+    );
+    clock.set(Timestamp::from_secs(T0 + 600));
+    assert_eq!(
+        text(test::call_service(&app, req("GET", "/read", Some(&c))).await).await,
+        "0"
+    );
+}
+
+#[actix_web::test]
+async fn destroy_sends_a_removal_cookie() {
+    let clock = ManualClock::new(Timestamp::from_secs(T0));
+    let app = app(CookieDriver::new("session", key(1)), &clock).await;
+    let res = test::call_service(&app, req("POST", "/write", None)).await;
+    let c = value(&res).unwrap();
+    let res = test::call_service(&app, req("POST", "/logout", Some(&c))).await;
+    let header = set_cookie(&res).unwrap();
+    assert!(
+        header.starts_with("session=;") && header.contains("Max-Age=0"),
+        "{header}"
+    );
+}
+
+#[::core::prelude::v1::test]
+fn a_driver_bound_to_another_cookie_name_is_a_configuration_error() {
+    let err = SessionMiddleware::builder(CookieDriver::new("session", key(1)))
+        .cookie_name("sid")
+        .build()
+        .unwrap_err();
+    assert!(matches!(err, ConfigError::DriverCookieName { .. }));
+    assert!(err.to_string().contains("same name"), "{err}");
+}

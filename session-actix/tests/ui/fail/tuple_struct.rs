@@ -1,0 +1,6 @@
+use session_actix::TypedSession;
+
+#[derive(TypedSession)]
+struct Cart(Vec<String>, u32);
+
+fn main() {}

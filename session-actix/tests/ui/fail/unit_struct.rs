@@ -1,0 +1,6 @@
+use session_actix::TypedSession;
+
+#[derive(TypedSession)]
+struct Cart;
+
+fn main() {}

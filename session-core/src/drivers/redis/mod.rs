@@ -1,0 +1,443 @@
+//! The Redis driver: sessions in Redis or Redis Cluster (feature `redis`).
+//!
+//! ```no_run
+//! # async fn f() -> Result<(), session_core::drivers::redis::RedisConnectError> {
+//! use session_core::drivers::redis::RedisDriver;
+//!
+//! // Once, at start-up, outside `HttpServer::new`; clones share the connection.
+//! let driver = RedisDriver::connect("redis://127.0.0.1:6379").await?;
+//! # Ok(()) }
+//! ```
+//!
+//! # What is stored where
+//!
+//! One Redis string per session:
+//!
+//! - **Key**: the prefix (default `"session:"`) followed by the session id,
+//!   for example `session:q3J…Xw` (43 URL-safe base64 characters, validated
+//!   before any call, so no key can be injected).
+//! - **Value**: a 66-byte header, then the record as [`Record::encode`] JSON:
+//!
+//!   ```text
+//!   s1:00000000000000000003:00000000001754300000:00000000001754307200\n{"d":{…},"f":{…},"c":…}
+//!      version              last_active (s)      expires_at (s)
+//!   ```
+//!
+//!   The header lets the Lua scripts compare versions and expiry with
+//!   `GETRANGE` and plain string functions, without decoding JSON in Lua
+//!   (whose numbers are doubles and would round stored data). Where the JSON
+//!   and the header differ (after a `touch`), the header wins.
+//! - **TTL**: every write sets the key's expiry in the same command (`SET … PX`)
+//!   or the same script (`SET … PX`, `PEXPIRE`). The TTL is `expires_at`
+//!   minus the caller's `now`, so Redis drops a session at (or within a
+//!   second after) its `expires_at`. `load` also checks `expires_at` itself,
+//!   so the expiry holds to the second whatever the clocks of Redis and the
+//!   application say, and a [`ManualClock`](crate::ManualClock) works in
+//!   tests.
+//!
+//! Nothing else is written: no index, no lock keys. Redis removes expired
+//! sessions itself, so there is no cleanup task.
+//!
+//! # Settings
+//!
+//! | setting | default | meaning |
+//! | --- | --- | --- |
+//! | [`prefix`](RedisDriverBuilder::prefix) | `"session:"` | put before each id to make the key |
+//! | [`timeout`](RedisDriverBuilder::timeout) | 2 s | the most one call may take, reconnection included; then [`DriverError::Timeout`] |
+//! | [`connect_timeout`](RedisDriverBuilder::connect_timeout) | 5 s | the most a connection attempt may take |
+//!
+//! Connection errors and errors reported by Redis become
+//! [`DriverError::Backend`]; the middleware answers 500 and logs the cause.
+//!
+//! # Guarantees
+//!
+//! - **Atomic compare-and-set.** `update` is one Lua script: it reads the
+//!   stored version and writes the new value only if it is the expected one.
+//!   Redis runs a script alone, so no other write can come in between. On a
+//!   version mismatch the script returns the current value, so
+//!   [`Update::Conflict`] carries the record and the merge-and-retry costs no
+//!   extra read.
+//! - **No resurrection.** `update` and `touch` never write when the key is
+//!   missing or holds an expired record; they answer [`Update::Gone`] /
+//!   `false`. A session destroyed by one request stays destroyed whatever a
+//!   parallel request commits.
+//! - **No overwrite on create.** `create` is `SET NX`; an id held by a live
+//!   record gives [`DriverError::AlreadyExists`].
+//! - **Reconnects by itself.** The connection is redis-rs'
+//!   [`ConnectionManager`] (or the cluster connection), which reconnects
+//!   after a dropped connection or a Redis restart. While Redis is down,
+//!   calls fail within the timeout instead of hanging; the first call after
+//!   it is back may still fail, the following ones succeed. Scripts are
+//!   loaded again automatically (EVALSHA, then SCRIPT LOAD on `NOSCRIPT`).
+//! - **Corrupt values** (not written by this driver, or damaged) read as no
+//!   session, with a `tracing` warning that names neither the key nor the
+//!   value; the user gets a fresh session. `update` and `touch` never write
+//!   over a value without this driver's header. Ids and values are never
+//!   logged.
+//!
+//! # Cost per call
+//!
+//! Each call is one network round trip and one Redis command (measured in
+//! the tests with `INFO commandstats` on a private server):
+//!
+//! | call | command |
+//! | --- | --- |
+//! | `load` | `GET` |
+//! | `create` | `SET key value NX PX ttl` |
+//! | `update` | `EVALSHA` (`GETRANGE`, then `SET … PX` or `GET` inside) |
+//! | `touch` | `EVALSHA` (`GETRANGE`, `SETRANGE`, `PEXPIRE` inside) |
+//! | `destroy` | `DEL` |
+//!
+//! Two exceptions: the first script call after Redis starts (or after
+//! `SCRIPT FLUSH`) costs two more round trips to load the script, and a
+//! `create` whose `SET NX` finds the key taken runs one more script to check
+//! whether that record is merely expired (practically never: ids are 256
+//! random bits).
+//!
+//! # Redis Cluster (feature `redis-cluster`)
+//!
+//! [`RedisDriverBuilder::connect_cluster`] takes one or more node URLs. Each
+//! script touches exactly one key, the session's, so it runs on the primary
+//! that owns the key's slot and needs no hash tags; sessions spread over all
+//! slots. (That is why the prefix may not contain `{` or `}`.)
+//!
+//! # TLS (feature `redis-tls`)
+//!
+//! Use a `rediss://` URL. Certificates are checked against the Mozilla root
+//! store (webpki-roots) with rustls and its `ring` provider, so no system
+//! OpenSSL is needed. For a private CA or client certificates, build a
+//! `redis::Client` yourself (`Client::build_with_tls`), wrap it in a
+//! [`ConnectionManager`], and pass it to
+//! [`RedisDriver::from_connection_manager`].
+//!
+//! # In production
+//!
+//! - Give the sessions a Redis whose eviction policy cannot drop them
+//!   (`maxmemory-policy noeviction` or `volatile-*` with enough memory): an
+//!   evicted session is a user logged out.
+//! - Turn on persistence (AOF or RDB) if a Redis restart must not log
+//!   everyone out.
+//! - Replication is asynchronous: after a failover the newest writes (a
+//!   logout included) can be lost. Keep that in mind for logouts that must
+//!   stick; short idle timeouts limit the exposure.
+//! - A timed-out `update` may or may not have been applied; the request
+//!   fails with a 500 and the next request sees whichever it was.
+//! - Requires Rust 1.88 (the redis crate's minimum), above the 1.85 of the
+//!   rest of the crate.
+//!
+//! [`Record::encode`]: crate::Record::encode
+//! [`DriverError::Timeout`]: crate::DriverError::Timeout
+//! [`DriverError::Backend`]: crate::DriverError::Backend
+//! [`DriverError::AlreadyExists`]: crate::DriverError::AlreadyExists
+//! [`Update::Conflict`]: crate::Update::Conflict
+//! [`Update::Gone`]: crate::Update::Gone
+
+mod config;
+mod value;
+
+#[cfg(test)]
+mod test_servers;
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use redis::aio::ConnectionManager;
+use redis::{Cmd, RedisFuture, RedisResult, Value};
+
+pub use self::config::{
+    RedisConnectError, RedisDriverBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_PREFIX,
+    DEFAULT_TIMEOUT, MAX_PREFIX_LEN,
+};
+/// The redis crate this driver is built on, so an application can build a
+/// [`ConnectionManager`] (or cluster connection) of the same version.
+pub use ::redis;
+
+use crate::driver::{SessionDriver, Update};
+use crate::error::DriverError;
+use crate::id::SessionId;
+use crate::record::Record;
+use crate::time::Timestamp;
+
+/// The connection, one server or a cluster. Both reconnect by themselves
+/// and are cheap to clone (clones share the connection).
+#[derive(Clone)]
+enum Conn {
+    Single(ConnectionManager),
+    #[cfg(feature = "redis-cluster")]
+    Cluster(redis::cluster_async::ClusterConnection),
+}
+
+impl redis::aio::ConnectionLike for Conn {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Conn::Single(c) => c.req_packed_command(cmd),
+            #[cfg(feature = "redis-cluster")]
+            Conn::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Conn::Single(c) => c.req_packed_commands(pipeline, offset, count),
+            #[cfg(feature = "redis-cluster")]
+            Conn::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Conn::Single(c) => c.get_db(),
+            #[cfg(feature = "redis-cluster")]
+            Conn::Cluster(c) => c.get_db(),
+        }
+    }
+}
+
+/// Sessions in Redis or Redis Cluster. See the [module docs](self) for the
+/// storage layout, guarantees and costs.
+///
+/// Cloning is cheap and clones share one connection (Redis connections are
+/// multiplexed: many requests in flight at once). Build it once and give a
+/// clone to each worker.
+///
+/// `Debug` shows the server address with any user name and password
+/// replaced by `REDACTED`.
+#[derive(Clone)]
+pub struct RedisDriver {
+    conn: Conn,
+    prefix: Arc<str>,
+    timeout: Duration,
+    connect_timeout: Duration,
+    /// The server, redacted, for `Debug`.
+    target: Arc<str>,
+}
+
+impl fmt::Debug for RedisDriver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisDriver")
+            .field("target", &self.target)
+            .field("prefix", &self.prefix)
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisDriver {
+    /// Settings to change before connecting.
+    pub fn builder() -> RedisDriverBuilder {
+        RedisDriverBuilder::new()
+    }
+
+    /// Connects to the Redis server at `url` with the default settings (see
+    /// [`RedisDriverBuilder::connect`]).
+    pub async fn connect(url: &str) -> Result<Self, RedisConnectError> {
+        RedisDriverBuilder::new().connect(url).await
+    }
+
+    /// Uses the application's own `ConnectionManager`, with the default
+    /// settings. Use [`RedisDriver::builder`] and
+    /// [`RedisDriverBuilder::build_with_connection_manager`] to change them.
+    pub fn from_connection_manager(manager: ConnectionManager) -> Self {
+        RedisDriverBuilder::new()
+            .build_with_connection_manager(manager)
+            .expect("the default settings are valid")
+    }
+
+    /// The key prefix.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The per-call time limit.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// The Redis key for `id`: the prefix followed by the id.
+    pub fn key(&self, id: &SessionId) -> String {
+        let mut key = String::with_capacity(self.prefix.len() + id.as_str().len());
+        key.push_str(&self.prefix);
+        key.push_str(id.as_str());
+        key
+    }
+
+    /// Runs one store call under the time limit, mapping errors.
+    async fn run<T>(&self, call: impl Future<Output = RedisResult<T>>) -> Result<T, DriverError> {
+        match tokio::time::timeout(self.timeout, call).await {
+            Err(_elapsed) => Err(DriverError::Timeout(self.timeout)),
+            Ok(Err(e)) if e.is_timeout() => Err(DriverError::Timeout(self.timeout)),
+            Ok(Err(e)) => Err(DriverError::backend(e)),
+            Ok(Ok(v)) => Ok(v),
+        }
+    }
+}
+
+/// Reads a value fetched from Redis, warning (without the id or the value)
+/// and answering `None` if it is not one this driver wrote.
+fn read_value(bytes: &[u8]) -> Option<Record> {
+    match value::decode(bytes) {
+        Ok(record) => Some(record),
+        Err(reason) => {
+            tracing::warn!(
+                driver = "redis",
+                %reason,
+                "a stored session value is corrupt; treating it as no session"
+            );
+            None
+        }
+    }
+}
+
+/// A script's integer answer, or a backend error for anything else.
+fn int_reply(value: Value) -> Result<i64, DriverError> {
+    match value {
+        Value::Int(n) => Ok(n),
+        other => Err(unexpected(&other)),
+    }
+}
+
+fn unexpected(value: &Value) -> DriverError {
+    let kind = match value {
+        Value::Nil => "nil",
+        Value::Int(_) => "an integer",
+        Value::BulkString(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Okay | Value::SimpleString(_) => "a status",
+        _ => "another type",
+    };
+    DriverError::Backend(
+        format!("Redis answered with {kind} where the session driver expected something else")
+            .into(),
+    )
+}
+
+#[async_trait]
+impl SessionDriver for RedisDriver {
+    fn name(&self) -> &'static str {
+        "redis"
+    }
+
+    async fn load(&self, id: &SessionId, now: Timestamp) -> Result<Option<Record>, DriverError> {
+        let key = self.key(id);
+        let mut conn = self.conn.clone();
+        let raw: Option<Vec<u8>> = self
+            .run(redis::cmd("GET").arg(&key).query_async(&mut conn))
+            .await?;
+        Ok(raw
+            .as_deref()
+            .and_then(read_value)
+            .filter(|record| !record.is_expired(now)))
+    }
+
+    async fn create(&self, id: &SessionId, record: &Record) -> Result<(), DriverError> {
+        let key = self.key(id);
+        let stored = value::encode(record)?;
+        let ttl = value::ttl_ms(record.last_active, record.expires_at);
+        let mut conn = self.conn.clone();
+        let reply: Value = self
+            .run(
+                redis::cmd("SET")
+                    .arg(&key)
+                    .arg(&stored)
+                    .arg("NX")
+                    .arg("PX")
+                    .arg(ttl)
+                    .query_async(&mut conn),
+            )
+            .await?;
+        match reply {
+            Value::Okay => return Ok(()),
+            Value::SimpleString(ref s) if s == "OK" => return Ok(()),
+            Value::Nil => {}
+            other => return Err(unexpected(&other)),
+        }
+        // The key is taken. It may hold a record that is already expired by
+        // the caller's clock (Redis' TTL runs a little behind `expires_at`):
+        // that one is not live and may be replaced.
+        let written = self
+            .run(
+                value::CREATE_OVER_DEAD
+                    .key(&key)
+                    .arg(record.last_active.as_secs())
+                    .arg(&stored)
+                    .arg(ttl)
+                    .invoke_async(&mut conn),
+            )
+            .await?;
+        match int_reply(written)? {
+            1 => Ok(()),
+            _ => Err(DriverError::AlreadyExists),
+        }
+    }
+
+    async fn update(
+        &self,
+        id: &SessionId,
+        record: &Record,
+        expected_version: u64,
+    ) -> Result<Update, DriverError> {
+        let key = self.key(id);
+        let stored = value::encode(record)?;
+        let ttl = value::ttl_ms(record.last_active, record.expires_at);
+        let mut conn = self.conn.clone();
+        let reply: Value = self
+            .run(
+                value::UPDATE
+                    .key(&key)
+                    .arg(value::digits(expected_version))
+                    .arg(record.last_active.as_secs())
+                    .arg(&stored)
+                    .arg(ttl)
+                    .invoke_async(&mut conn),
+            )
+            .await?;
+        match reply {
+            Value::Int(1) => Ok(Update::Updated),
+            Value::Int(0) => Ok(Update::Gone),
+            // The current value, returned by the script on a version mismatch.
+            Value::BulkString(current) => Ok(Update::Conflict(read_value(&current))),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    async fn touch(
+        &self,
+        id: &SessionId,
+        last_active: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<bool, DriverError> {
+        let key = self.key(id);
+        let mut conn = self.conn.clone();
+        let reply = self
+            .run(
+                value::TOUCH
+                    .key(&key)
+                    .arg(value::digits(last_active.as_secs()))
+                    .arg(value::digits(expires_at.as_secs()))
+                    .arg(value::ttl_ms(last_active, expires_at))
+                    .invoke_async(&mut conn),
+            )
+            .await?;
+        Ok(int_reply(reply)? == 1)
+    }
+
+    async fn destroy(&self, id: &SessionId) -> Result<(), DriverError> {
+        let key = self.key(id);
+        let mut conn = self.conn.clone();
+        let _removed: i64 = self
+            .run(redis::cmd("DEL").arg(&key).query_async(&mut conn))
+            .await?;
+        Ok(())
+    }
+}

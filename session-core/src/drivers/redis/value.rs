@@ -1,0 +1,311 @@
+//! The bytes stored under a session key, and the Lua scripts that read and
+//! change them atomically.
+//!
+//! A value is a fixed-width header followed by [`Record::encode`]'s JSON:
+//!
+//! ```text
+//! s1:<version, 20 digits>:<last_active, 20 digits>:<expires_at, 20 digits>\n<JSON>
+//! ```
+//!
+//! The header lets the scripts compare versions and expiry with `GETRANGE`
+//! and plain string functions, without decoding JSON in Lua (whose numbers
+//! are doubles and would round user data). `touch` rewrites only the two
+//! times in the header with `SETRANGE`, so the header is what counts: `load`
+//! takes `version`, `last_active` and `expires_at` from it, over the copies
+//! inside the JSON.
+
+use std::sync::LazyLock;
+
+use redis::Script;
+
+use crate::error::DriverError;
+use crate::record::Record;
+use crate::time::Timestamp;
+
+/// The format tag at the start of every value.
+const TAG: &[u8] = b"s1:";
+/// Length of the header, newline included.
+pub(super) const HEADER_LEN: usize = 66;
+const VERSION: std::ops::Range<usize> = 3..23;
+/// Where `last_active` sits; `touch` rewrites it and `expires_at` from here.
+const LAST_ACTIVE: std::ops::Range<usize> = 24..44;
+const EXPIRES_AT: std::ops::Range<usize> = 45..65;
+
+/// Longest TTL handed to Redis (about 31,700 years). Redis refuses an expiry
+/// whose absolute time overflows, and a saturated far-future `expires_at`
+/// would otherwise do that.
+const MAX_TTL_MS: u64 = 1_000_000_000_000_000;
+
+/// Fixed-width decimal text of a number, as used in the header.
+pub(super) fn digits(n: u64) -> String {
+    format!("{n:020}")
+}
+
+/// The value stored for `record`.
+pub(super) fn encode(record: &Record) -> Result<Vec<u8>, DriverError> {
+    let json = record.encode()?;
+    let mut out = Vec::with_capacity(HEADER_LEN + json.len());
+    out.extend_from_slice(TAG);
+    out.extend_from_slice(digits(record.version).as_bytes());
+    out.push(b':');
+    out.extend_from_slice(digits(record.last_active.as_secs()).as_bytes());
+    out.push(b':');
+    out.extend_from_slice(digits(record.expires_at.as_secs()).as_bytes());
+    out.push(b'\n');
+    debug_assert_eq!(out.len(), HEADER_LEN);
+    out.extend_from_slice(&json);
+    Ok(out)
+}
+
+/// Why a stored value could not be read. Carries no part of the value, so it
+/// is safe to log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Corrupt {
+    /// The header is missing or malformed (not a value this driver wrote).
+    Header,
+    /// The JSON after the header does not decode as a record.
+    Json { line: usize, column: usize },
+}
+
+impl std::fmt::Display for Corrupt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Corrupt::Header => f.write_str("the value does not start with this driver's header"),
+            Corrupt::Json { line, column } => write!(
+                f,
+                "the record JSON does not decode (line {line}, column {column})"
+            ),
+        }
+    }
+}
+
+fn number(header: &[u8], range: std::ops::Range<usize>) -> Result<u64, Corrupt> {
+    let text = &header[range];
+    if !text.iter().all(u8::is_ascii_digit) {
+        return Err(Corrupt::Header);
+    }
+    std::str::from_utf8(text)
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .ok_or(Corrupt::Header)
+}
+
+/// Reads a stored value. The header's version and times win over the JSON's.
+pub(super) fn decode(bytes: &[u8]) -> Result<Record, Corrupt> {
+    if bytes.len() < HEADER_LEN
+        || &bytes[..TAG.len()] != TAG
+        || bytes[LAST_ACTIVE.start - 1] != b':'
+        || bytes[EXPIRES_AT.start - 1] != b':'
+        || bytes[HEADER_LEN - 1] != b'\n'
+    {
+        return Err(Corrupt::Header);
+    }
+    let header = &bytes[..HEADER_LEN];
+    let version = number(header, VERSION)?;
+    let last_active = number(header, LAST_ACTIVE)?;
+    let expires_at = number(header, EXPIRES_AT)?;
+    let mut record = match Record::decode(&bytes[HEADER_LEN..]) {
+        Ok(record) => record,
+        Err(DriverError::Corrupt(e)) => {
+            return Err(Corrupt::Json {
+                line: e.line(),
+                column: e.column(),
+            })
+        }
+        Err(_) => return Err(Corrupt::Json { line: 0, column: 0 }),
+    };
+    record.version = version;
+    record.last_active = Timestamp::from_secs(last_active);
+    record.expires_at = Timestamp::from_secs(expires_at);
+    Ok(record)
+}
+
+/// Milliseconds from `now` to `expires_at` for Redis' `PX` / `PEXPIRE`: at
+/// least 1 (Redis refuses 0) and at most [`MAX_TTL_MS`].
+///
+/// The TTL is relative to the caller's `now` (the record's `last_active`),
+/// not an absolute `PXAT`, so the driver works with any [`crate::Clock`] and
+/// a skew between the application's clock and Redis' does not shorten
+/// sessions. `load` still checks `expires_at` itself, to the second.
+pub(super) fn ttl_ms(now: Timestamp, expires_at: Timestamp) -> u64 {
+    expires_at
+        .since(now)
+        .as_secs()
+        .saturating_mul(1000)
+        .clamp(1, MAX_TTL_MS)
+}
+
+/// Shared Lua prelude: reads the header of `KEYS[1]` and decides whether the
+/// record is live at `now`. A missing key reads as `""`.
+macro_rules! live_header_lua {
+    () => {
+        r#"
+local head = redis.call('GETRANGE', KEYS[1], 0, 65)
+local function live(now)
+  if string.len(head) ~= 66 or string.sub(head, 1, 3) ~= 's1:' then
+    return false
+  end
+  local expires = tonumber(string.sub(head, 46, 65))
+  return expires ~= nil and expires > tonumber(now)
+end
+"#
+    };
+}
+
+/// Compare-and-set.
+///
+/// `KEYS[1]` the session key; `ARGV[1]` the expected version (20 digits);
+/// `ARGV[2]` now, in seconds; `ARGV[3]` the new value; `ARGV[4]` its TTL in
+/// milliseconds.
+///
+/// Returns `0` when there is no live record (nothing is written), the whole
+/// current value when its version differs (nothing is written), or `1` after
+/// replacing the value together with its expiry.
+const UPDATE_LUA: &str = concat!(
+    live_header_lua!(),
+    r#"
+if not live(ARGV[2]) then
+  return 0
+end
+if string.sub(head, 4, 23) ~= ARGV[1] then
+  return redis.call('GET', KEYS[1])
+end
+redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4])
+return 1
+"#
+);
+
+/// Extends a live record: rewrites `last_active` and `expires_at` in the
+/// header (from byte 24, [`LAST_ACTIVE`]'s start) and sets the key's TTL, together.
+///
+/// `KEYS[1]` the session key; `ARGV[1]` the new `last_active` (20 digits,
+/// also "now"); `ARGV[2]` the new `expires_at` (20 digits); `ARGV[3]` the TTL
+/// in milliseconds. Returns `1` if touched, `0` if there was no live record.
+const TOUCH_LUA: &str = concat!(
+    live_header_lua!(),
+    r#"
+if not live(ARGV[1]) then
+  return 0
+end
+redis.call('SETRANGE', KEYS[1], 24, ARGV[1] .. ':' .. ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1
+"#
+);
+
+/// `create`'s slow path, run only when `SET NX` found the key taken: the key
+/// may still hold a record that is expired by the caller's clock but not yet
+/// by Redis' TTL (or a value this driver cannot read). Such a record is not
+/// live, so it is replaced; a live one is left alone.
+///
+/// `KEYS[1]` the session key; `ARGV[1]` now, in seconds; `ARGV[2]` the new
+/// value; `ARGV[3]` its TTL in milliseconds. Returns `1` if written, `0` if a
+/// live record holds the id.
+const CREATE_OVER_DEAD_LUA: &str = concat!(
+    live_header_lua!(),
+    r#"
+if live(ARGV[1]) then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1
+"#
+);
+
+/// [`UPDATE_LUA`], with its SHA1 computed once.
+pub(super) static UPDATE: LazyLock<Script> = LazyLock::new(|| Script::new(UPDATE_LUA));
+/// [`TOUCH_LUA`], with its SHA1 computed once.
+pub(super) static TOUCH: LazyLock<Script> = LazyLock::new(|| Script::new(TOUCH_LUA));
+/// [`CREATE_OVER_DEAD_LUA`], with its SHA1 computed once.
+pub(super) static CREATE_OVER_DEAD: LazyLock<Script> =
+    LazyLock::new(|| Script::new(CREATE_OVER_DEAD_LUA));
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn record() -> Record {
+        let mut r = Record::new(
+            Timestamp::from_secs(1_700_000_000),
+            Timestamp::from_secs(1_700_007_200),
+        );
+        r.version = 42;
+        r.data
+            .insert("user".into(), json!({"id": 7, "name": "Zoë"}));
+        r
+    }
+
+    #[test]
+    fn encode_then_decode_round_trips() {
+        let r = record();
+        let bytes = encode(&r).unwrap();
+        assert_eq!(
+            &bytes[..HEADER_LEN],
+            b"s1:00000000000000000042:00000000001700000000:00000000001700007200\n"
+        );
+        assert_eq!(decode(&bytes).unwrap(), r);
+    }
+
+    #[test]
+    fn the_header_wins_over_the_json() {
+        let r = record();
+        let mut bytes = encode(&r).unwrap();
+        let patch = format!("{}:{}", digits(1_700_000_100), digits(1_700_009_000));
+        let at = LAST_ACTIVE.start;
+        bytes[at..at + patch.len()].copy_from_slice(patch.as_bytes());
+        let back = decode(&bytes).unwrap();
+        assert_eq!(back.last_active, Timestamp::from_secs(1_700_000_100));
+        assert_eq!(back.expires_at, Timestamp::from_secs(1_700_009_000));
+        assert_eq!(back.data, r.data);
+    }
+
+    #[test]
+    fn the_touch_script_writes_where_the_header_keeps_last_active() {
+        assert!(TOUCH_LUA.contains(&format!("KEYS[1], {}, ARGV[1]", LAST_ACTIVE.start)));
+        // The Lua string positions are 1-based and inclusive.
+        assert!(UPDATE_LUA.contains(&format!(
+            "string.sub(head, {}, {})",
+            VERSION.start + 1,
+            VERSION.end
+        )));
+        assert!(UPDATE_LUA.contains(&format!(
+            "string.sub(head, {}, {})",
+            EXPIRES_AT.start + 1,
+            EXPIRES_AT.end
+        )));
+        assert!(UPDATE_LUA.contains(&format!("GETRANGE', KEYS[1], 0, {}", HEADER_LEN - 1)));
+    }
+
+    #[test]
+    fn malformed_values_are_reported_without_their_content() {
+        assert_eq!(decode(b""), Err(Corrupt::Header));
+        assert_eq!(decode(b"{\"d\":{}}"), Err(Corrupt::Header));
+        let mut bytes = encode(&record()).unwrap();
+        bytes[5] = b'x';
+        assert_eq!(decode(&bytes), Err(Corrupt::Header));
+        let mut bytes = encode(&record()).unwrap();
+        bytes.truncate(HEADER_LEN + 3);
+        assert!(matches!(decode(&bytes), Err(Corrupt::Json { .. })));
+        let shown = Corrupt::Json { line: 1, column: 4 }.to_string();
+        assert!(!shown.contains("Zo"));
+    }
+
+    #[test]
+    fn ttl_is_relative_and_clamped() {
+        let t = Timestamp::from_secs;
+        assert_eq!(ttl_ms(t(100), t(160)), 60_000);
+        assert_eq!(ttl_ms(t(100), t(100)), 1);
+        assert_eq!(ttl_ms(t(100), t(50)), 1);
+        assert_eq!(ttl_ms(t(0), t(u64::MAX)), MAX_TTL_MS);
+    }
+
+    #[test]
+    fn max_width_numbers_fit_the_header() {
+        let mut r = record();
+        r.version = u64::MAX;
+        r.expires_at = Timestamp::from_secs(u64::MAX);
+        let bytes = encode(&r).unwrap();
+        assert_eq!(decode(&bytes).unwrap(), r);
+    }
+}
