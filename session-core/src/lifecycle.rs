@@ -118,6 +118,15 @@ pub async fn commit(
         if let Some(flash) = flash_change(&state) {
             log.push(Change::Flash(flash));
         }
+        // The common read: a stored session, nothing changed, no refresh due.
+        // Decided here on the borrowed record, without cloning it into a plan.
+        if log.is_empty() && !state.destroy_stored && !state.regenerate && !state.reseal {
+            if let Some(stored) = &state.stored {
+                if !state.policy.touch_due(&stored.record, now) {
+                    return Ok(CookieAction::Keep);
+                }
+            }
+        }
         Plan {
             id: state.id.clone(),
             // The handler is done with the state: move, do not copy, the record.
@@ -162,12 +171,13 @@ struct Plan {
 
 impl Plan {
     async fn run(
-        self,
+        mut self,
         driver: &dyn SessionDriver,
         now: Timestamp,
     ) -> Result<CookieAction, DriverError> {
         let mut action = CookieAction::Keep;
-        let live = match self.stored.clone() {
+        // Moved out, not cloned: the plan is consumed here.
+        let live = match self.stored.take() {
             Some(stored) if self.destroy_stored => {
                 if !stored.inline {
                     driver.destroy(&stored.id).await?;

@@ -1,0 +1,15 @@
+//! Benchmarks for session-actix, measured side by side with actix-session and
+//! with bare actix-web.
+//!
+//! - [`peer`]: the testbed's benchmark routes written against actix-session
+//!   0.11, served by the `actix-session-testbed` binary, so that
+//!   `scripts/bench.sh` drives both libraries the same way.
+//! - `benches/`: criterion micro-benchmarks (ids, records, a whole request
+//!   through the middleware in-process).
+//! - the `memory-footprint` binary: bytes per session held by the memory
+//!   driver.
+//!
+//! See `docs/performance.md` for the figures and how to rerun them.
+
+pub mod fixtures;
+pub mod peer;

@@ -1,0 +1,246 @@
+#!/usr/bin/env bash
+# HTTP benchmarks: our testbed, the same routes on actix-session 0.11
+# (bench/, binary actix-session-testbed) and bare actix-web, side by side.
+#
+# What it does, in order (each step is printed as it happens):
+#  1. installs wrk, curl and redis-server with apt-get where they are missing;
+#  2. builds both testbeds in release (ours with whichever of the cookie and
+#     redis features the root package has);
+#  3. starts a private redis-server on 127.0.0.1:$BENCH_REDIS_PORT (no
+#     persistence) when a Redis store is wanted, so that other users of the
+#     usual 6379 neither disturb nor see the counts;
+#  4. starts every server on 127.0.0.1 (bare, ours per store, actix-session
+#     per store); a store whose driver is not compiled into our testbed yet is
+#     skipped with the reason the testbed gave;
+#  5. makes one session per server with curl (POST /write) and sends its
+#     cookie with every request; bare gets a cookie of the same shape;
+#  6. runs wrk against each server in turn, route by route, for
+#     $BENCH_ROUNDS rounds (bare, ours, theirs, bare, ours, theirs ...), so a
+#     drifting machine hits all alike, and reads Redis' INFO commandstats
+#     before and after each Redis run;
+#  7. prints one markdown table of the medians over the rounds;
+#  8. stops every process it started (trap on EXIT), by process id.
+#
+# Settings (environment):
+#   BENCH_DURATION     wrk -d per run           (default 3s; the figures in
+#                                                docs/performance.md use 10s)
+#   BENCH_ROUNDS       rounds, median taken     (default 3)
+#   BENCH_CONNECTIONS  wrk -c                   (default 32)
+#   BENCH_THREADS      wrk -t                   (default 1)
+#   BENCH_STORES       stores to try            (default "memory cookie redis")
+#   BENCH_ROUTES       routes                   (default "read write untouched")
+#   BENCH_PORT         first port to serve on   (default 18080)
+#   BENCH_REDIS_PORT   the private Redis' port  (default 6390)
+#   BENCH_RAW          file to keep every run's raw figures in (optional)
+# All load goes to 127.0.0.1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${BENCH_DURATION:-3s}
+ROUNDS=${BENCH_ROUNDS:-3}
+CONNECTIONS=${BENCH_CONNECTIONS:-32}
+THREADS=${BENCH_THREADS:-1}
+STORES=${BENCH_STORES:-memory cookie redis}
+ROUTES=${BENCH_ROUTES:-read write untouched}
+PORT=${BENCH_PORT:-18080}
+REDIS_PORT=${BENCH_REDIS_PORT:-6390}
+TARGET=${CARGO_TARGET_DIR:-target}
+
+say() { printf '[bench] %s\n' "$*" >&2; }
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+has_store() { [[ " $STORES " == *" $1 "* ]]; }
+
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# 1. Tools.
+missing=()
+command -v wrk >/dev/null || missing+=(wrk)
+command -v curl >/dev/null || missing+=(curl)
+if has_store redis; then
+  command -v redis-server >/dev/null || missing+=(redis-server)
+  command -v redis-cli >/dev/null || missing+=(redis-tools)
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  command -v apt-get >/dev/null || { say "install ${missing[*]} and rerun (no apt-get here)"; exit 1; }
+  say "installing ${missing[*]} with apt-get"
+  apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
+fi
+
+# 2. Builds. Our testbed gets each wanted driver feature that exists: the root
+# package's own, else session-actix's.
+declares() { sed -n '/^\[features\]/,/^\[/p' "$1" | grep -q "^$2 *="; }
+features=()
+for f in cookie redis; do
+  has_store "$f" || continue
+  if declares Cargo.toml "$f"; then features+=("$f")
+  elif declares session-actix/Cargo.toml "$f"; then features+=("session-actix/$f")
+  fi
+done
+say "building our testbed in release (features: ${features[*]:-default})"
+cargo build --release -q -p session-examples --example testbed ${features:+--features "${features[*]}"}
+say "building actix-session-testbed in release"
+cargo build --release -q -p session-bench --bin actix-session-testbed
+OURS="$TARGET/release/examples/testbed"
+THEIRS="$TARGET/release/actix-session-testbed"
+
+# 3. A private Redis.
+if has_store redis; then
+  if port_open "$REDIS_PORT"; then
+    say "port $REDIS_PORT is taken; set BENCH_REDIS_PORT to a free one"; exit 1
+  fi
+  say "starting redis-server on 127.0.0.1:$REDIS_PORT (no persistence)"
+  redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no \
+    --dir "$WORK" --logfile "$WORK/redis.log" &
+  PIDS+=($!)
+  for _ in $(seq 40); do port_open "$REDIS_PORT" && break; sleep 0.25; done
+  port_open "$REDIS_PORT" || { say "redis-server did not start: $(tail -3 "$WORK/redis.log")"; exit 1; }
+fi
+REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
+
+# 4. Servers. SERVERS holds "name port"; a name is bare, ours-STORE or
+# theirs-STORE.
+SERVERS=()
+start() { # name binary args...
+  local name=$1 bin=$2; shift 2
+  local port=$PORT; PORT=$((PORT + 1))
+  if port_open "$port"; then say "port $port is taken; set BENCH_PORT"; exit 1; fi
+  "$bin" --port "$port" "$@" >"$WORK/$name.log" 2>&1 &
+  local pid=$!
+  PIDS+=("$pid")
+  for _ in $(seq 80); do
+    if port_open "$port"; then SERVERS+=("$name $port"); return 0; fi
+    if ! kill -0 "$pid" 2>/dev/null; then break; fi
+    sleep 0.25
+  done
+  say "skipping $name: it did not start: $(grep -v '^\s*$' "$WORK/$name.log" | tail -1)"
+  return 0
+}
+start bare "$OURS" --store none
+for store in $STORES; do
+  case $store in
+    memory) start ours-memory "$OURS" --store memory ;;
+    cookie)
+      start ours-cookie "$OURS" --store cookie --key "$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')"
+      start theirs-cookie "$THEIRS" --store cookie ;;
+    redis)
+      start ours-redis "$OURS" --store redis --redis "$REDIS_URL"
+      start theirs-redis "$THEIRS" --store redis --redis "$REDIS_URL" ;;
+    *) say "unknown store $store (memory, cookie, redis)"; exit 1 ;;
+  esac
+done
+
+# 5. One session per server.
+declare -A COOKIE
+for entry in "${SERVERS[@]}"; do
+  read -r name port <<<"$entry"
+  if [ "$name" = bare ]; then COOKIE[$name]="session=$(printf 'A%.0s' $(seq 43))"; continue; fi
+  c=$(curl -sS -o /dev/null -D - -X POST "http://127.0.0.1:$port/write" \
+      | tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: *\([^;]*\).*/\1/p' | head -1)
+  if [ -z "$c" ]; then say "$name set no cookie on POST /write"; exit 1; fi
+  COOKIE[$name]=$c
+done
+
+# 6. Runs. wrk reports through a Lua done() hook: one parseable line.
+for method in GET POST; do
+  cat >"$WORK/$method.lua" <<LUA
+wrk.method = "$method"
+done = function(s, latency, requests)
+  local e = s.errors
+  io.write(string.format("RESULT %d %d %d %d %d\n", s.requests, s.duration,
+    latency:percentile(50), latency:percentile(99),
+    e.connect + e.read + e.write + e.status + e.timeout))
+end
+LUA
+done
+redis_calls() { # prints "cmd calls" per command, INFO itself left out
+  redis-cli -p "$REDIS_PORT" INFO commandstats | tr -d '\r' \
+    | sed -n 's/^cmdstat_\([^:]*\):calls=\([0-9]*\).*/\1 \2/p' | { grep -v '^info ' || true; }
+}
+RAW=${BENCH_RAW:-$WORK/raw.txt}
+: >"$RAW"
+say "load before: $(uptime | sed 's/.*load average: //')"
+say "running wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $ROUNDS rounds, ${#SERVERS[@]} servers"
+for round in $(seq "$ROUNDS"); do
+  for route in $ROUTES; do
+    method=GET; [ "$route" = write ] && method=POST
+    for entry in "${SERVERS[@]}"; do
+      read -r name port <<<"$entry"
+      [[ $name == *redis ]] && redis_calls >"$WORK/before"
+      line=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -s "$WORK/$method.lua" \
+             -H "Cookie: ${COOKIE[$name]}" "http://127.0.0.1:$port/$route" | grep '^RESULT')
+      read -r _ requests duration p50 p99 errors <<<"$line"
+      cmds=- breakdown=-
+      if [[ $name == *redis ]]; then
+        redis_calls >"$WORK/after"
+        # per command: (after - before) / requests
+        breakdown=$(join -a2 -e0 -o 2.1,1.2,2.2 <(sort "$WORK/before") <(sort "$WORK/after") \
+          | awk -v n="$requests" '$3>$2 {printf "%s%s=%.2f", sep, $1, ($3-$2)/n; sep=","}')
+        cmds=$(join -a2 -e0 -o 2.1,1.2,2.2 <(sort "$WORK/before") <(sort "$WORK/after") \
+          | awk -v n="$requests" '{d+=$3-$2} END {printf "%.2f", d/n}')
+      fi
+      rps=$(awk -v r="$requests" -v d="$duration" 'BEGIN {printf "%.0f", r / (d / 1e6)}')
+      echo "$round $route $name $rps $p50 $p99 $errors $cmds ${breakdown:--}" >>"$RAW"
+      say "round $round $route $name: $rps req/s, p50 ${p50} us, p99 ${p99} us, errors $errors$([ "$cmds" = - ] || echo ", Redis commands/request $cmds")"
+    done
+  done
+done
+LOAD_AFTER=$(uptime | sed 's/.*load average: //')
+say "load after: $LOAD_AFTER"
+
+# 7. The table: medians over the rounds.
+median() { # route name column
+  awk -v r="$1" -v n="$2" -v c="$3" '$2==r && $3==n {print $c}' "$RAW" | sort -g \
+    | awk '{v[NR]=$1} END {if (NR==0) print "-"; else if (NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'
+}
+errors_of() { awk -v r="$1" -v n="$2" '$2==r && $3==n {s+=$7} END {print s+0}' "$RAW"; }
+breakdown_of() { awk -v r="$1" -v n="$2" '$2==r && $3==n {b=$9} END {print b}' "$RAW"; }
+running() { for e in "${SERVERS[@]}"; do [ "${e%% *}" = "$1" ] && return 0; done; return 1; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a=="-" || b=="-" || b==0) print "-"; else printf "%.2f", a/b}'; }
+lat() { # p50 p99 in microseconds -> "0.31 / 1.20"
+  awk -v a="$1" -v b="$2" 'BEGIN {if (a=="-") print "-"; else printf "%.2f / %.2f", a/1000, b/1000}'
+}
+
+echo
+echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION, median of $ROUNDS rounds; $(nproc) cores," \
+  "$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1); load average after: $LOAD_AFTER"
+echo
+echo "| store | route | ours req/s | actix-session req/s | bare req/s | ours/bare | ours/actix-session | p50 / p99 ms: ours | actix-session | bare | Redis cmds/req: ours | actix-session |"
+echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+for store in $STORES; do
+  for route in $ROUTES; do
+    ours=ours-$store theirs=theirs-$store
+    running "$ours" || running "$theirs" || continue
+    o=$(median "$route" "$ours" 4) t=$(median "$route" "$theirs" 4) b=$(median "$route" bare 4)
+    flag=""
+    for n in "$ours" "$theirs" bare; do
+      e=$(errors_of "$route" "$n"); [ "$e" != 0 ] && flag="$flag (errors $n: $e)"
+    done
+    oc=- tc=-
+    if [ "$store" = redis ]; then oc=$(median "$route" "$ours" 8) tc=$(median "$route" "$theirs" 8); fi
+    running "$ours" || o=-
+    echo "| $store | $route$flag | $o | $t | $b | $(ratio "$o" "$b") | $(ratio "$o" "$t")" \
+      "| $(lat "$(median "$route" "$ours" 5)" "$(median "$route" "$ours" 6)")" \
+      "| $(lat "$(median "$route" "$theirs" 5)" "$(median "$route" "$theirs" 6)")" \
+      "| $(lat "$(median "$route" bare 5)" "$(median "$route" bare 6)") | $oc | $tc |"
+  done
+done
+if has_store redis && { running ours-redis || running theirs-redis; }; then
+  echo
+  echo "Redis commands per request, by command (last round; Redis counts the commands a Lua script runs too):"
+  for route in $ROUTES; do
+    for n in ours-redis theirs-redis; do
+      running "$n" && echo "- $route, $n: $(breakdown_of "$route" "$n")"
+    done
+  done
+fi
+for store in $STORES; do
+  running "ours-$store" || echo "- ours/$store: not measured (the testbed has no $store driver yet)"
+done
