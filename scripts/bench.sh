@@ -12,8 +12,11 @@
 #  4. starts every server on 127.0.0.1 (bare, ours per store, actix-session
 #     per store); a store whose driver is not compiled into our testbed yet is
 #     skipped with the reason the testbed gave;
-#  5. makes one session per server with curl (POST /write) and sends its
-#     cookie with every request; bare gets a cookie of the same shape;
+#  5. makes $BENCH_SESSIONS sessions per server with curl (POST /write);
+#     every request carries one of their cookies, in turn (with one session,
+#     all 32 connections write the same session at once: the worst case for
+#     parallel writes; with many, each request is likely alone on its
+#     session, as with many users); bare gets cookies of the same shape;
 #  6. runs wrk against each server in turn, route by route, for
 #     $BENCH_ROUNDS rounds (bare, ours, theirs, bare, ours, theirs ...), so a
 #     drifting machine hits all alike, and reads Redis' INFO commandstats
@@ -27,10 +30,14 @@
 #   BENCH_ROUNDS       rounds, median taken     (default 3)
 #   BENCH_CONNECTIONS  wrk -c                   (default 32)
 #   BENCH_THREADS      wrk -t                   (default 1)
+#   BENCH_SESSIONS     sessions per server      (default 1: all requests
+#                                                share one session)
 #   BENCH_STORES       stores to try            (default "memory cookie redis")
 #   BENCH_ROUTES       routes                   (default "read write untouched")
 #   BENCH_PORT         first port to serve on   (default 18080)
 #   BENCH_REDIS_PORT   the private Redis' port  (default 6390)
+#   BENCH_OURS         our testbed binary to use instead of building one
+#                      (for example an older build, to compare commits)
 #   BENCH_RAW          file to keep every run's raw figures in (optional)
 # All load goes to 127.0.0.1.
 set -euo pipefail
@@ -40,6 +47,7 @@ DURATION=${BENCH_DURATION:-3s}
 ROUNDS=${BENCH_ROUNDS:-3}
 CONNECTIONS=${BENCH_CONNECTIONS:-32}
 THREADS=${BENCH_THREADS:-1}
+SESSIONS=${BENCH_SESSIONS:-1}
 STORES=${BENCH_STORES:-memory cookie redis}
 ROUTES=${BENCH_ROUTES:-read write untouched}
 PORT=${BENCH_PORT:-18080}
@@ -84,11 +92,15 @@ for f in cookie redis; do
   elif declares session-actix/Cargo.toml "$f"; then features+=("session-actix/$f")
   fi
 done
-say "building our testbed in release (features: ${features[*]:-default})"
-cargo build --release -q -p session-examples --example testbed ${features:+--features "${features[*]}"}
+if [ -n "${BENCH_OURS:-}" ]; then
+  say "using our testbed $BENCH_OURS as it is (BENCH_OURS)"
+else
+  say "building our testbed in release (features: ${features[*]:-default})"
+  cargo build --release -q -p session-examples --example testbed ${features:+--features "${features[*]}"}
+fi
 say "building actix-session-testbed in release"
 cargo build --release -q -p session-bench --bin actix-session-testbed
-OURS="$TARGET/release/examples/testbed"
+OURS=${BENCH_OURS:-$TARGET/release/examples/testbed}
 THEIRS="$TARGET/release/actix-session-testbed"
 
 # 3. A private Redis.
@@ -137,21 +149,36 @@ for store in $STORES; do
   esac
 done
 
-# 5. One session per server.
-declare -A COOKIE
+# 5. Sessions: $SESSIONS per server, their cookies one per line in
+# $WORK/NAME.cookies.
 for entry in "${SERVERS[@]}"; do
   read -r name port <<<"$entry"
-  if [ "$name" = bare ]; then COOKIE[$name]="session=$(printf 'A%.0s' $(seq 43))"; continue; fi
-  c=$(curl -sS -o /dev/null -D - -X POST "http://127.0.0.1:$port/write" \
-      | tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: *\([^;]*\).*/\1/p' | head -1)
-  if [ -z "$c" ]; then say "$name set no cookie on POST /write"; exit 1; fi
-  COOKIE[$name]=$c
+  : >"$WORK/$name.cookies"
+  for i in $(seq "$SESSIONS"); do
+    if [ "$name" = bare ]; then
+      printf 'session=%s\n' "$(printf '%043d' "$i")" >>"$WORK/$name.cookies"; continue
+    fi
+    c=$(curl -sS -o /dev/null -D - -X POST "http://127.0.0.1:$port/write" \
+        | tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: *\([^;]*\).*/\1/p' | head -1)
+    if [ -z "$c" ]; then say "$name set no cookie on POST /write"; exit 1; fi
+    echo "$c" >>"$WORK/$name.cookies"
+  done
 done
+[ "$SESSIONS" -gt 1 ] && say "made $SESSIONS sessions per server"
 
-# 6. Runs. wrk reports through a Lua done() hook: one parseable line.
+# 6. Runs. wrk reports through a Lua done() hook: one parseable line. Each
+# request takes the next cookie of the server's list (read by init()).
 for method in GET POST; do
   cat >"$WORK/$method.lua" <<LUA
 wrk.method = "$method"
+local cookies, i = {}, 0
+init = function(args)
+  for line in io.lines(args[1]) do cookies[#cookies + 1] = line end
+end
+request = function()
+  i = i % #cookies + 1
+  return wrk.format(nil, nil, { Cookie = cookies[i] })
+end
 done = function(s, latency, requests)
   local e = s.errors
   io.write(string.format("RESULT %d %d %d %d %d\n", s.requests, s.duration,
@@ -175,7 +202,7 @@ for round in $(seq "$ROUNDS"); do
       read -r name port <<<"$entry"
       [[ $name == *redis ]] && redis_calls >"$WORK/before"
       line=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -s "$WORK/$method.lua" \
-             -H "Cookie: ${COOKIE[$name]}" "http://127.0.0.1:$port/$route" | grep '^RESULT')
+             "http://127.0.0.1:$port/$route" -- "$WORK/$name.cookies" | grep '^RESULT')
       read -r _ requests duration p50 p99 errors <<<"$line"
       cmds=- breakdown=-
       if [[ $name == *redis ]]; then
@@ -209,7 +236,7 @@ lat() { # p50 p99 in microseconds -> "0.31 / 1.20"
 }
 
 echo
-echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION, median of $ROUNDS rounds; $(nproc) cores," \
+echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $SESSIONS session(s) per server, median of $ROUNDS rounds; $(nproc) cores," \
   "$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1); load average after: $LOAD_AFTER"
 echo
 echo "| store | route | ours req/s | actix-session req/s | bare req/s | ours/bare | ours/actix-session | p50 / p99 ms: ours | actix-session | bare | Redis cmds/req: ours | actix-session |"

@@ -34,9 +34,9 @@ pub use actix_web::cookie::SameSite;
 /// The framework-free session model, for driver authors and advanced use.
 pub use session_core as core;
 pub use session_core::{
-    Clock, CookieRead, DriverError, DriverRegistry, DriverSettings, ExpiryPolicy, FlashMessage,
-    IdError, Level, ManualClock, Record, SessionDriver, SessionError, SessionId, SettingsError,
-    Status, SystemClock, Timestamp, Update,
+    Clock, CommitGate, CookieRead, DriverError, DriverRegistry, DriverSettings, ExpiryPolicy,
+    FlashMessage, IdError, Level, ManualClock, Record, SessionDriver, SessionError, SessionId,
+    SettingsError, Status, SystemClock, Timestamp, Update,
 };
 
 #[cfg(feature = "memory")]

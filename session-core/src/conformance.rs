@@ -156,7 +156,7 @@ checks! {
     overlapping_commits_merge =>
         "two requests loaded from the same state that change different keys both land, and their increments add up",
     concurrent_commits_lose_nothing =>
-        "many commits racing on one session all land: every increment counts and every key is kept",
+        "many commits racing on one session all land, batched by the driver's commit gate and racing its compare-and-set: every increment counts and every key is kept",
     malformed_ids_are_rejected =>
         "`read_cookie` answers `CookieRead::Invalid` for a value that is not a well-formed id (path- or SQL-shaped, wrong length or alphabet), and `Reference` for a well-formed one",
     large_record_round_trips =>
@@ -781,64 +781,90 @@ pub async fn overlapping_commits_merge(driver: &dyn SessionDriver) {
 
 /// [`CONCURRENT_COMMITS`] requests load one session, each increments a
 /// counter and puts its own key, and all commit at once; the driver calls
-/// interleave at their await points. Nothing may be lost.
+/// interleave at their await points. Nothing may be lost. Run twice: through
+/// the driver's [`CommitGate`](crate::CommitGate), if it has one, and past
+/// it, so that the compare-and-set itself is raced.
 pub async fn concurrent_commits_lose_nothing(driver: &dyn SessionDriver) {
     let cx = Ctx::new("concurrent_commits_lose_nothing", driver);
     let now = now();
-    let cookie = stored_session(&cx, now, &[("count", json!(0))]).await;
+    // Through the driver's commit gate, if it has one (parallel saves are
+    // batched), and past it (they race the driver's compare-and-set).
+    for gated in [true, false] {
+        let how = if gated {
+            "through the commit gate"
+        } else {
+            "past the commit gate"
+        };
+        let cookie = stored_session(&cx, now, &[("count", json!(0))]).await;
 
-    let mut sessions = Vec::with_capacity(CONCURRENT_COMMITS);
-    for i in 0..CONCURRENT_COMMITS {
-        let session = load_session(&cx, &cookie, now).await;
-        let handle = session.writable();
-        cx.ok(
-            "Session::increment",
-            handle.increment("count", 1).map_err(session_err),
-        );
-        cx.ok(
-            "Session::put",
-            handle.put(format!("key_{i}"), i).map_err(session_err),
-        );
-        sessions.push(session);
-    }
-    let results = join_all(
-        sessions
-            .iter()
-            .map(|session| lifecycle::commit(session, driver, now)),
-    )
-    .await;
-    for (i, result) in results.into_iter().enumerate() {
-        match cx.ok("lifecycle::commit", result) {
-            CookieAction::Set { value, .. } if value == cookie => {}
-            other => cx.fail(format_args!(
-                "concurrent commit #{i} answered {other:?} instead of keeping the session"
-            )),
+        let mut sessions = Vec::with_capacity(CONCURRENT_COMMITS);
+        for i in 0..CONCURRENT_COMMITS {
+            let session = load_session(&cx, &cookie, now).await;
+            let handle = session.writable();
+            cx.ok(
+                "Session::increment",
+                handle.increment("count", 1).map_err(session_err),
+            );
+            cx.ok(
+                "Session::put",
+                handle.put(format!("key_{i}"), i).map_err(session_err),
+            );
+            sessions.push(session);
         }
-    }
+        let results = join_all(
+            sessions
+                .iter()
+                .map(|session| commit_maybe_gated(session, driver, now, gated)),
+        )
+        .await;
+        for (i, result) in results.into_iter().enumerate() {
+            match cx.ok("lifecycle::commit", result) {
+                CookieAction::Set { value, .. } if value == cookie => {}
+                other => cx.fail(format_args!(
+                    "{how}: concurrent commit #{i} answered {other:?} instead of keeping the session"
+                )),
+            }
+        }
 
-    let id = SessionId::parse(&cookie).expect("the cookie holds an id");
-    let Some(last) = cx.load(&id, now).await else {
-        cx.fail("the session is gone after the concurrent commits");
-    };
-    cx.ensure(
-        last.data.get("count") == Some(&json!(CONCURRENT_COMMITS)),
-        format_args!(
-            "{CONCURRENT_COMMITS} concurrent increments left the counter at {:?}",
-            last.data.get("count")
-        ),
-    );
-    let missing: Vec<usize> = (0..CONCURRENT_COMMITS)
-        .filter(|i| last.data.get(&format!("key_{i}")) != Some(&json!(i)))
-        .collect();
-    cx.ensure(
-        missing.is_empty(),
-        format_args!(
-            "{} of {CONCURRENT_COMMITS} concurrent commits lost their key (for example key_{})",
-            missing.len(),
-            missing.first().copied().unwrap_or_default()
-        ),
-    );
-    cx.ok("destroy", driver.destroy(&id).await);
+        let id = SessionId::parse(&cookie).expect("the cookie holds an id");
+        let Some(last) = cx.load(&id, now).await else {
+            cx.fail(format_args!(
+                "{how}: the session is gone after the concurrent commits"
+            ));
+        };
+        cx.ensure(
+            last.data.get("count") == Some(&json!(CONCURRENT_COMMITS)),
+            format_args!(
+                "{how}: {CONCURRENT_COMMITS} concurrent increments left the counter at {:?}",
+                last.data.get("count")
+            ),
+        );
+        let missing: Vec<usize> = (0..CONCURRENT_COMMITS)
+            .filter(|i| last.data.get(&format!("key_{i}")) != Some(&json!(i)))
+            .collect();
+        cx.ensure(
+            missing.is_empty(),
+            format_args!(
+                "{how}: {} of {CONCURRENT_COMMITS} concurrent commits lost their key (for example key_{})",
+                missing.len(),
+                missing.first().copied().unwrap_or_default()
+            ),
+        );
+        cx.ok("destroy", driver.destroy(&id).await);
+    }
+}
+
+async fn commit_maybe_gated(
+    session: &Session,
+    driver: &dyn SessionDriver,
+    now: Timestamp,
+    gated: bool,
+) -> Result<CookieAction, DriverError> {
+    if gated {
+        lifecycle::commit(session, driver, now).await
+    } else {
+        lifecycle::commit_ungated(session, driver, now).await
+    }
 }
 
 /// Cookie values that are not ids, each with what makes it wrong.

@@ -5,6 +5,7 @@ use std::fmt;
 use async_trait::async_trait;
 
 use crate::error::DriverError;
+use crate::gate::CommitGate;
 use crate::id::SessionId;
 use crate::record::Record;
 use crate::time::Timestamp;
@@ -79,6 +80,18 @@ pub trait SessionDriver: Send + Sync + fmt::Debug + 'static {
     /// seals its name into every value; the middleware refuses to start with a
     /// different cookie name. Server-side drivers keep the default, `None`.
     fn bound_cookie_name(&self) -> Option<&str> {
+        None
+    }
+
+    /// The gate that queues this process' commits to one session, if the
+    /// driver wants one. Return `Some` from a driver whose
+    /// [`update`](Self::update) is a network round trip (the Redis and SQL
+    /// drivers do): parallel requests to one session then take turns instead
+    /// of all losing the compare-and-set and retrying. Keep the default,
+    /// `None`, when `update` is in-process and cheap (the memory driver) or
+    /// when there is no store (the cookie driver). Return the same gate from
+    /// every clone of the driver.
+    fn commit_gate(&self) -> Option<&CommitGate> {
         None
     }
 

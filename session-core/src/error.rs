@@ -97,6 +97,18 @@ pub enum DriverError {
     /// this many attempts.
     #[error("the session changed under this request {0} times in a row; the commit gave up")]
     Contention(u32),
+    /// This request's changes were being committed together with those of
+    /// parallel requests to the same session (see
+    /// [`CommitGate`](crate::CommitGate)), and that commit failed. The cause
+    /// is logged with the request that ran it; fix that and these go away.
+    #[error("the commit this request's changes were part of failed: {0}")]
+    Joined(String),
+    /// This request's changes were being committed together with those of a
+    /// parallel request to the same session, and that request was cancelled
+    /// (its client went away) before the store answered. The changes may or
+    /// may not be stored; the client can repeat the request.
+    #[error("the parallel request committing this request's changes was cancelled before the store answered; they may or may not be stored")]
+    Interrupted,
     /// The store itself failed (connection, I/O, query ...).
     #[error("the session store failed: {0}")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),

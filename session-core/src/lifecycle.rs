@@ -4,6 +4,7 @@
 use crate::change::{apply_all, Change, FlashChange};
 use crate::driver::{CookieRead, SessionDriver, Update};
 use crate::error::DriverError;
+use crate::gate::Turn;
 use crate::id::SessionId;
 use crate::policy::ExpiryPolicy;
 use crate::record::Record;
@@ -15,7 +16,9 @@ use crate::time::Timestamp;
 ///
 /// Every round has a winner, so with `n` requests committing to one session
 /// at once the last one lands within `n` attempts; browsers open at most a
-/// few dozen parallel requests to one site, well under this bound.
+/// few dozen parallel requests to one site, well under this bound. With a
+/// driver's [`CommitGate`](crate::CommitGate), requests from one process
+/// take turns and only other processes can make a commit retry.
 pub const MAX_COMMIT_ATTEMPTS: u32 = 256;
 
 /// Why a cookie did not lead to a stored session. Logged as a warning by the
@@ -109,6 +112,26 @@ pub async fn commit(
     driver: &dyn SessionDriver,
     now: Timestamp,
 ) -> Result<CookieAction, DriverError> {
+    commit_with(session, driver, now, true).await
+}
+
+/// [`commit`] past the driver's [`CommitGate`](crate::CommitGate), so that
+/// the conformance suite races the driver's own compare-and-set.
+#[cfg(feature = "conformance")]
+pub(crate) async fn commit_ungated(
+    session: &Session,
+    driver: &dyn SessionDriver,
+    now: Timestamp,
+) -> Result<CookieAction, DriverError> {
+    commit_with(session, driver, now, false).await
+}
+
+async fn commit_with(
+    session: &Session,
+    driver: &dyn SessionDriver,
+    now: Timestamp,
+    gated: bool,
+) -> Result<CookieAction, DriverError> {
     let plan = {
         let mut state = session.state.borrow_mut();
         if !state.writable_used {
@@ -136,6 +159,7 @@ pub async fn commit(
             reseal: state.reseal,
             log,
             policy: state.policy,
+            gated,
         }
         // The borrow ends here: nothing below holds it across an await.
     };
@@ -167,6 +191,8 @@ struct Plan {
     reseal: bool,
     log: Vec<Change>,
     policy: ExpiryPolicy,
+    /// Whether saves go through the driver's commit gate.
+    gated: bool,
 }
 
 impl Plan {
@@ -209,7 +235,10 @@ impl Plan {
                 }
                 Ok(set(driver, &id, &record)?)
             }
-            Some(stored) if !self.log.is_empty() => self.save(driver, stored, now).await,
+            Some(stored) if !self.log.is_empty() => {
+                let log = std::mem::take(&mut self.log);
+                self.save(driver, stored, log, now).await
+            }
             Some(stored) => {
                 let due = self.policy.touch_due(&stored.record, now);
                 if !(due || self.reseal) {
@@ -260,27 +289,74 @@ impl Plan {
 
     /// Applies the change log to the latest stored record under a version
     /// check, merging again whenever a parallel request got there first.
+    /// With the driver's [`CommitGate`](crate::CommitGate), parallel saves
+    /// from this process are committed together instead.
     async fn save(
         &self,
         driver: &dyn SessionDriver,
         stored: Stored,
+        log: Vec<Change>,
         now: Timestamp,
     ) -> Result<CookieAction, DriverError> {
-        let mut base = stored.record;
+        let Some(gate) = driver.commit_gate().filter(|_| self.gated) else {
+            let logs = std::iter::once(log.as_slice());
+            return self
+                .merge(driver, &stored.id, stored.record, logs, now)
+                .await
+                .map(|(a, _)| a);
+        };
+        let mut lead = match gate.enter(&stored.id, log).await {
+            Turn::Done(result) => return result,
+            Turn::Lead(lead) => lead,
+        };
+        // The batch before ours hands over what it stored, so our first
+        // compare-and-set starts from the latest version.
+        let base = lead
+            .take_base_newer_than(stored.record.version)
+            .unwrap_or(stored.record);
+        if lead.size() > 1 {
+            tracing::trace!(
+                driver = driver.name(),
+                requests = lead.size(),
+                "committing parallel saves together"
+            );
+        }
+        let result = self.merge(driver, &stored.id, base, lead.logs(), now).await;
+        let (result, record) = match result {
+            Ok((action, record)) => (Ok(action), record),
+            Err(e) => (Err(e), None),
+        };
+        lead.finish(&result, record);
+        result
+    }
+
+    /// The compare-and-set loop: `logs` applied in order to `base`, stored if
+    /// the version is still `base`'s, else merged onto the newer record and
+    /// tried again. Gives the record stored, if any, with the cookie action.
+    async fn merge<'l>(
+        &self,
+        driver: &dyn SessionDriver,
+        id: &SessionId,
+        mut base: Record,
+        logs: impl Iterator<Item = &'l [Change]> + Clone,
+        now: Timestamp,
+    ) -> Result<(CookieAction, Option<Record>), DriverError> {
         for _ in 0..MAX_COMMIT_ATTEMPTS {
             let mut next = base.clone();
-            apply_all(&self.log, &mut next);
+            for log in logs.clone() {
+                apply_all(log, &mut next);
+            }
             next.version = base.version.wrapping_add(1);
             next.last_active = now;
             next.expires_at = self.policy.expires_at(next.created_at, now);
-            match driver.update(&stored.id, &next, base.version).await? {
-                Update::Updated => return set(driver, &stored.id, &next),
+            match driver.update(id, &next, base.version).await? {
+                Update::Updated => return Ok((set(driver, id, &next)?, Some(next))),
                 Update::Conflict(Some(latest)) => base = latest,
-                Update::Conflict(None) => match driver.load(&stored.id, now).await? {
+                Update::Conflict(None) => match driver.load(id, now).await? {
                     Some(latest) => base = latest,
-                    None => return Ok(gone(driver)),
+                    None => return Ok((gone(driver), None)),
                 },
-                Update::Gone => return Ok(gone(driver)),
+                Update::Gone => return Ok((gone(driver), None)),
             }
         }
         Err(DriverError::Contention(MAX_COMMIT_ATTEMPTS))

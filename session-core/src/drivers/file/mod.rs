@@ -43,6 +43,10 @@
 //!   drivers) sharing one directory on one machine are safe too. On other
 //!   systems only the in-process lock exists: use one process per directory.
 //!   Reads take no lock.
+//! - **Group commit.** The driver has a [`CommitGate`]:
+//!   saves to one session from this process that arrive while one is
+//!   running are written together by the next `update`, one file write per
+//!   batch.
 //! - **No resurrection.** `update` and `touch` of a session whose file is
 //!   gone answer that it is gone and write nothing.
 //! - **Expiry.** `load` never returns a record whose `expires_at` has passed.
@@ -123,6 +127,7 @@ pub use error::{FileDriverError, TemplateProblem};
 
 use crate::driver::{SessionDriver, Update};
 use crate::error::DriverError;
+use crate::gate::CommitGate;
 use crate::id::SessionId;
 use crate::record::Record;
 use crate::time::{Clock, SystemClock, Timestamp};
@@ -331,6 +336,10 @@ impl Drop for CleanupTask {
 impl SessionDriver for FileDriver {
     fn name(&self) -> &'static str {
         "file"
+    }
+
+    fn commit_gate(&self) -> Option<&CommitGate> {
+        Some(&self.store.gate)
     }
 
     async fn load(&self, id: &SessionId, now: Timestamp) -> Result<Option<Record>, DriverError> {

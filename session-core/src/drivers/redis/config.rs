@@ -6,6 +6,7 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use super::{Conn, RedisDriver};
+use crate::gate::CommitGate;
 
 /// The key prefix used unless [`RedisDriverBuilder::prefix`] says otherwise.
 pub const DEFAULT_PREFIX: &str = "session:";
@@ -170,6 +171,7 @@ impl RedisDriverBuilder {
             timeout: self.timeout,
             connect_timeout: self.connect_timeout,
             target: Arc::from(target),
+            gate: CommitGate::default(),
         }
     }
 

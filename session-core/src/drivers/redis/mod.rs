@@ -57,6 +57,10 @@
 //!   version mismatch the script returns the current value, so
 //!   [`Update::Conflict`] carries the record and the merge-and-retry costs no
 //!   extra read.
+//! - **Group commit.** The driver has a [`CommitGate`]: saves to one session
+//!   from this process that arrive while one is running are stored together
+//!   by the next `update`, so a burst of parallel writes to one session costs
+//!   one script call per batch instead of one per loser per round.
 //! - **No resurrection.** `update` and `touch` never write when the key is
 //!   missing or holds an expired record; they answer [`Update::Gone`] /
 //!   `false`. A session destroyed by one request stays destroyed whatever a
@@ -131,6 +135,7 @@
 //! [`DriverError::AlreadyExists`]: crate::DriverError::AlreadyExists
 //! [`Update::Conflict`]: crate::Update::Conflict
 //! [`Update::Gone`]: crate::Update::Gone
+//! [`CommitGate`]: crate::CommitGate
 
 mod config;
 mod value;
@@ -159,6 +164,7 @@ pub use ::redis;
 
 use crate::driver::{SessionDriver, Update};
 use crate::error::DriverError;
+use crate::gate::CommitGate;
 use crate::id::SessionId;
 use crate::record::Record;
 use crate::time::Timestamp;
@@ -220,6 +226,9 @@ pub struct RedisDriver {
     connect_timeout: Duration,
     /// The server, redacted, for `Debug`.
     target: Arc<str>,
+    /// Parallel commits to one session take turns instead of racing the
+    /// compare-and-set script.
+    gate: CommitGate,
 }
 
 impl fmt::Debug for RedisDriver {
@@ -326,6 +335,10 @@ fn unexpected(value: &Value) -> DriverError {
 impl SessionDriver for RedisDriver {
     fn name(&self) -> &'static str {
         "redis"
+    }
+
+    fn commit_gate(&self) -> Option<&CommitGate> {
+        Some(&self.gate)
     }
 
     async fn load(&self, id: &SessionId, now: Timestamp) -> Result<Option<Record>, DriverError> {

@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 
 use crate::driver::{SessionDriver, Update};
 use crate::error::DriverError;
+use crate::gate::CommitGate;
 use crate::id::SessionId;
 use crate::record::Record;
 use crate::settings::{DriverSettings, SettingsError};
@@ -208,6 +209,9 @@ pub struct SqlDriver {
     table: Table,
     queries: Arc<Queries>,
     timeout: Duration,
+    /// Parallel commits to one session take turns instead of racing the
+    /// versioned UPDATE.
+    gate: CommitGate,
 }
 
 impl fmt::Debug for SqlDriver {
@@ -303,6 +307,7 @@ impl SqlDriver {
             table,
             queries,
             timeout: DEFAULT_TIMEOUT,
+            gate: CommitGate::default(),
         }
     }
 
@@ -746,6 +751,10 @@ impl SessionDriver for SqlDriver {
             #[cfg(feature = "mysql")]
             Backend::MySql(_) => "mysql",
         }
+    }
+
+    fn commit_gate(&self) -> Option<&CommitGate> {
+        Some(&self.gate)
     }
 
     async fn load(&self, id: &SessionId, now: Timestamp) -> Result<Option<Record>, DriverError> {
