@@ -38,6 +38,11 @@
 #   BENCH_REDIS_PORT   the private Redis' port  (default 6390)
 #   BENCH_OURS         our testbed binary to use instead of building one
 #                      (for example an older build, to compare commits)
+#   BENCH_CALLGRIND    1: run every server under valgrind's callgrind and
+#                      report instructions per request instead (counters
+#                      zeroed before each run, dumped after, divided by the
+#                      requests served); stable on a busy machine, where
+#                      requests/s are not. Use BENCH_CONNECTIONS=4 with it.
 #   BENCH_RAW          file to keep every run's raw figures in (optional)
 # All load goes to 127.0.0.1.
 set -euo pipefail
@@ -48,6 +53,9 @@ ROUNDS=${BENCH_ROUNDS:-3}
 CONNECTIONS=${BENCH_CONNECTIONS:-32}
 THREADS=${BENCH_THREADS:-1}
 SESSIONS=${BENCH_SESSIONS:-1}
+CALLGRIND=${BENCH_CALLGRIND:-0}
+UNIT=req/s
+[ "$CALLGRIND" = 1 ] && UNIT=instr/req
 STORES=${BENCH_STORES:-memory cookie redis}
 ROUTES=${BENCH_ROUTES:-read write untouched}
 PORT=${BENCH_PORT:-18080}
@@ -71,6 +79,7 @@ trap cleanup EXIT
 missing=()
 command -v wrk >/dev/null || missing+=(wrk)
 command -v curl >/dev/null || missing+=(curl)
+[ "$CALLGRIND" = 1 ] && { command -v valgrind >/dev/null || missing+=(valgrind); }
 if has_store redis; then
   command -v redis-server >/dev/null || missing+=(redis-server)
   command -v redis-cli >/dev/null || missing+=(redis-tools)
@@ -120,14 +129,18 @@ REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
 # 4. Servers. SERVERS holds "name port"; a name is bare, ours-STORE or
 # theirs-STORE.
 SERVERS=()
+declare -A PID_OF
+WRAP=()
+[ "$CALLGRIND" = 1 ] && WRAP=(valgrind -q --tool=callgrind --callgrind-out-file="$WORK/%p.cg")
 start() { # name binary args...
   local name=$1 bin=$2; shift 2
   local port=$PORT; PORT=$((PORT + 1))
   if port_open "$port"; then say "port $port is taken; set BENCH_PORT"; exit 1; fi
-  "$bin" --port "$port" "$@" >"$WORK/$name.log" 2>&1 &
+  "${WRAP[@]}" "$bin" --port "$port" "$@" >"$WORK/$name.log" 2>&1 &
   local pid=$!
   PIDS+=("$pid")
-  for _ in $(seq 80); do
+  PID_OF[$name]=$pid
+  for _ in $(seq 240); do
     if port_open "$port"; then SERVERS+=("$name $port"); return 0; fi
     if ! kill -0 "$pid" 2>/dev/null; then break; fi
     sleep 0.25
@@ -201,6 +214,7 @@ for round in $(seq "$ROUNDS"); do
     for entry in "${SERVERS[@]}"; do
       read -r name port <<<"$entry"
       [[ $name == *redis ]] && redis_calls >"$WORK/before"
+      [ "$CALLGRIND" = 1 ] && callgrind_control -z "${PID_OF[$name]}" >/dev/null
       line=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -s "$WORK/$method.lua" \
              "http://127.0.0.1:$port/$route" -- "$WORK/$name.cookies" | grep '^RESULT')
       read -r _ requests duration p50 p99 errors <<<"$line"
@@ -214,8 +228,16 @@ for round in $(seq "$ROUNDS"); do
           | awk -v n="$requests" '{d+=$3-$2} END {printf "%.2f", d/n}')
       fi
       rps=$(awk -v r="$requests" -v d="$duration" 'BEGIN {printf "%.0f", r / (d / 1e6)}')
+      if [ "$CALLGRIND" = 1 ]; then
+        # The dump's "totals:" line: instructions since the counters were zeroed.
+        pid=${PID_OF[$name]}
+        rm -f "$WORK/$pid.cg".*
+        callgrind_control -d "$pid" >/dev/null
+        total=$(cat "$WORK/$pid.cg".* | sed -n 's/^totals: *\([0-9]*\).*/\1/p' | awk '{s+=$1} END {print s+0}')
+        rps=$(awk -v t="$total" -v r="$requests" 'BEGIN {printf "%.0f", t / r}')
+      fi
       echo "$round $route $name $rps $p50 $p99 $errors $cmds ${breakdown:--}" >>"$RAW"
-      say "round $round $route $name: $rps req/s, p50 ${p50} us, p99 ${p99} us, errors $errors$([ "$cmds" = - ] || echo ", Redis commands/request $cmds")"
+      say "round $round $route $name: $rps $UNIT, p50 ${p50} us, p99 ${p99} us, errors $errors$([ "$cmds" = - ] || echo ", Redis commands/request $cmds")"
     done
   done
 done
@@ -239,7 +261,10 @@ echo
 echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $SESSIONS session(s) per server, median of $ROUNDS rounds; $(nproc) cores," \
   "$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1); load average after: $LOAD_AFTER"
 echo
-echo "| store | route | ours req/s | actix-session req/s | bare req/s | ours/bare | ours/actix-session | p50 / p99 ms: ours | actix-session | bare | Redis cmds/req: ours | actix-session |"
+[ "$CALLGRIND" = 1 ] && echo "Figures are instructions per request (callgrind), lower is better; the ratios are" \
+  "bare/ours and actix-session/ours, what ours/bare and ours/actix-session in requests/s would be if the" \
+  "server alone used the CPU. Latencies are under valgrind and mean nothing." && echo
+echo "| store | route | ours $UNIT | actix-session $UNIT | bare $UNIT | ours/bare | ours/actix-session | p50 / p99 ms: ours | actix-session | bare | Redis cmds/req: ours | actix-session |"
 echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 for store in $STORES; do
   for route in $ROUTES; do
@@ -253,7 +278,8 @@ for store in $STORES; do
     oc=- tc=-
     if [ "$store" = redis ]; then oc=$(median "$route" "$ours" 8) tc=$(median "$route" "$theirs" 8); fi
     running "$ours" || o=-
-    echo "| $store | $route$flag | $o | $t | $b | $(ratio "$o" "$b") | $(ratio "$o" "$t")" \
+    if [ "$CALLGRIND" = 1 ]; then r1=$(ratio "$b" "$o") r2=$(ratio "$t" "$o"); else r1=$(ratio "$o" "$b") r2=$(ratio "$o" "$t"); fi
+    echo "| $store | $route$flag | $o | $t | $b | $r1 | $r2" \
       "| $(lat "$(median "$route" "$ours" 5)" "$(median "$route" "$ours" 6)")" \
       "| $(lat "$(median "$route" "$theirs" 5)" "$(median "$route" "$theirs" 6)")" \
       "| $(lat "$(median "$route" bare 5)" "$(median "$route" bare 6)") | $oc | $tc |"
