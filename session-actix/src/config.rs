@@ -1,7 +1,7 @@
 //! Session settings: a builder with secure defaults, checked when the
 //! middleware is built.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,11 +29,38 @@ pub(crate) struct Config {
     pub(crate) policy: ExpiryPolicy,
     pub(crate) hook: Option<CookieHook>,
     pub(crate) clock: Arc<dyn Clock>,
+    /// What follows `name=value` in every `Set-Cookie` but `Max-Age`
+    /// (`; HttpOnly; SameSite=Lax; Secure; Path=/`), formatted once by the
+    /// cookie crate so each response only appends.
+    attributes: String,
 }
 
 impl Config {
     pub(crate) fn now(&self) -> Timestamp {
         self.clock.now()
+    }
+
+    /// The `Set-Cookie` value for a session valid until `expires_at`: the
+    /// same text as [`session_cookie`](Self::session_cookie)'s, written
+    /// without building a `Cookie` unless a hook must see one.
+    pub(crate) fn set_cookie(&self, value: String, expires_at: Timestamp) -> String {
+        if self.hook.is_some() {
+            return self.session_cookie(value, expires_at).to_string();
+        }
+        let mut out = String::with_capacity(
+            self.cookie_name.len() + value.len() + self.attributes.len() + 32,
+        );
+        out.push_str(&self.cookie_name);
+        out.push('=');
+        out.push_str(&value);
+        out.push_str(&self.attributes);
+        if !self.browser_session {
+            let secs = expires_at.since(self.now()).as_secs();
+            let secs = i64::try_from(secs).unwrap_or(i64::MAX);
+            // Writing to a String cannot fail.
+            let _ = write!(out, "; Max-Age={secs}");
+        }
+        out
     }
 
     /// The `Set-Cookie` for a session valid until `expires_at`.
@@ -245,7 +272,7 @@ impl SessionMiddlewareBuilder {
     /// Checks the settings and builds the middleware.
     pub fn build(self) -> Result<SessionMiddleware, ConfigError> {
         self.validate()?;
-        Ok(SessionMiddleware::from_config(Config {
+        let mut config = Config {
             driver: self.driver,
             cookie_name: self.cookie_name,
             path: self.path,
@@ -257,7 +284,11 @@ impl SessionMiddlewareBuilder {
             policy: self.policy,
             hook: self.hook,
             clock: self.clock,
-        }))
+            attributes: String::new(),
+        };
+        let template = config.base_cookie(String::new()).to_string();
+        config.attributes = template[config.cookie_name.len() + 1..].to_owned();
+        Ok(SessionMiddleware::from_config(config))
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
@@ -336,4 +367,52 @@ fn check_attribute(attribute: &'static str, value: &str) -> Result<(), ConfigErr
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use session_core::{ManualClock, MemoryDriver};
+
+    use super::*;
+
+    /// The hand-written `Set-Cookie` must be byte for byte what the cookie
+    /// crate writes, for every combination of settings.
+    #[test]
+    fn set_cookie_matches_the_cookie_crate() {
+        let clock = ManualClock::new(Timestamp::from_secs(1_800_000_000));
+        let expires_at = Timestamp::from_secs(1_800_007_200);
+        let mut checked = 0;
+        for same_site in [SameSite::Lax, SameSite::Strict, SameSite::None] {
+            for secure in [true, false] {
+                for http_only in [true, false] {
+                    for domain in [None, Some("example.com")] {
+                        for browser_session in [false, true] {
+                            let mut b = SessionMiddleware::builder(MemoryDriver::new())
+                                .cookie_name("sid")
+                                .path("/app")
+                                .secure(secure)
+                                .http_only(http_only)
+                                .same_site(same_site)
+                                .browser_session(browser_session)
+                                .clock(clock.clone());
+                            if let Some(d) = domain {
+                                b = b.domain(d);
+                            }
+                            let Ok(middleware) = b.build() else {
+                                continue; // SameSite=None without Secure is refused
+                            };
+                            let config = middleware.config();
+                            let value = "a".repeat(43);
+                            assert_eq!(
+                                config.set_cookie(value.clone(), expires_at),
+                                config.session_cookie(value, expires_at).to_string()
+                            );
+                            checked += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked >= 40, "only {checked} combinations built");
+    }
 }

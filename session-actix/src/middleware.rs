@@ -76,6 +76,11 @@ impl SessionMiddleware {
             config: Arc::new(config),
         }
     }
+
+    #[cfg(test)]
+    pub(crate) fn config(&self) -> &Config {
+        &self.config
+    }
 }
 
 impl<S, B> Transform<S, ServiceRequest> for SessionMiddleware
@@ -124,7 +129,7 @@ impl Slot {
                 let cookie = find_cookie(headers, &self.config.cookie_name);
                 self.had_cookie.set(cookie.is_some());
                 let now = self.config.now();
-                let loaded = lifecycle::load(self.config.driver.as_ref(), cookie.as_deref(), self.config.policy, now).await;
+                let loaded = lifecycle::load(self.config.driver.as_ref(), cookie, self.config.policy, now).await;
                 match loaded {
                     Ok((session, rejected)) => {
                         match rejected {
@@ -184,8 +189,7 @@ where
             match lifecycle::commit(&session, config.driver.as_ref(), config.now()).await {
                 Ok(CookieAction::Keep) => {}
                 Ok(CookieAction::Set { value, expires_at }) => {
-                    let cookie = config.session_cookie(value, expires_at);
-                    append_cookie(&mut res, &cookie.to_string());
+                    append_cookie(&mut res, &config.set_cookie(value, expires_at));
                 }
                 Ok(CookieAction::Remove) => {
                     if slot.had_cookie.get() {
@@ -219,8 +223,8 @@ fn append_cookie<B>(res: &mut ServiceResponse<B>, cookie: &str) {
 /// The value of the first cookie called `name` in the request's `Cookie`
 /// headers. Parsed by hand and leniently: a malformed neighbour cookie is
 /// skipped instead of hiding ours.
-pub(crate) fn find_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    let mut found: Option<String> = None;
+pub(crate) fn find_cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    let mut found: Option<&'h str> = None;
     let mut duplicates = 0usize;
     for header in headers.get_all(COOKIE) {
         let Ok(text) = header.to_str() else { continue };
@@ -237,7 +241,7 @@ pub(crate) fn find_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
                     .strip_prefix('"')
                     .and_then(|v| v.strip_suffix('"'))
                     .unwrap_or(v);
-                found = Some(v.to_owned());
+                found = Some(v);
             } else {
                 duplicates += 1;
             }
@@ -267,10 +271,10 @@ mod tests {
     #[test]
     fn finds_our_cookie_among_malformed_neighbours() {
         let h = headers(&["junk; =x; a=b;;", "other=%%%; session=abc ; z"]);
-        assert_eq!(find_cookie(&h, "session").as_deref(), Some("abc"));
+        assert_eq!(find_cookie(&h, "session"), Some("abc"));
         assert_eq!(find_cookie(&headers(&["sessionx=1"]), "session"), None);
         assert_eq!(
-            find_cookie(&headers(&["session=one; session=two"]), "session").as_deref(),
+            find_cookie(&headers(&["session=one; session=two"]), "session"),
             Some("one")
         );
     }
