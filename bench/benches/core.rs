@@ -1,12 +1,14 @@
 //! Micro-benchmarks of session-core's building blocks: ids, records, and
-//! (once the cookie driver is on main) sealing and opening a cookie.
+//! sealing and opening a cookie with the cookie driver.
 //!
 //! `cargo bench -p session-bench --bench core`
 
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use session_actix::core::{Record, SessionId, Timestamp};
+use session_actix::core::{
+    CookieDriver, CookieRead, Key, Record, SessionDriver, SessionId, Timestamp,
+};
 use session_bench::fixtures::typical_record as typical_record_at;
 
 fn typical_record() -> Record {
@@ -33,11 +35,26 @@ fn records(c: &mut Criterion) {
     c.bench_function("record/clone", |b| b.iter(|| black_box(&record).clone()));
 }
 
-// COOKIE DRIVER: sealing and opening a cookie belong here once
-// `session_core::drivers::cookie` is on main (branch `cookie`): build the
-// driver with a fixed 32-byte key, then bench `write_cookie(&id, &record)`
-// (seal) and `read_cookie(&sealed, now)` (open) on `typical_record()`, and add
-// the function to the group below.
+fn cookies(c: &mut Criterion) {
+    let now = Timestamp::from_secs(1_700_000_000);
+    let driver = CookieDriver::new("session", Key::from_secret(&[7; 32]).unwrap());
+    let record = typical_record();
+    let id = SessionId::generate();
+    let sealed = driver.write_cookie(&id, &record).unwrap();
+    c.bench_function("cookie/seal", |b| {
+        b.iter(|| {
+            driver
+                .write_cookie(black_box(&id), black_box(&record))
+                .unwrap()
+        })
+    });
+    c.bench_function("cookie/open", |b| {
+        b.iter(|| match driver.read_cookie(black_box(&sealed), now) {
+            CookieRead::Inline { record, .. } => record,
+            other => panic!("the sealed cookie did not open: {other:?}"),
+        })
+    });
+}
 
-criterion_group!(benches, ids, records);
+criterion_group!(benches, ids, records, cookies);
 criterion_main!(benches);
