@@ -31,7 +31,10 @@ pub const ID_LEN: usize = 43;
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SessionId {
-    text: Box<str>,
+    /// The text form, inline: ids are cloned several times per request and
+    /// kept twice per session by the memory driver, and an array needs no
+    /// allocation. Always 43 bytes of the URL-safe base64 alphabet.
+    text: [u8; ID_LEN],
 }
 
 impl SessionId {
@@ -59,9 +62,12 @@ impl SessionId {
     /// Meant for tests and drivers that store the raw bytes; ids issued to
     /// clients must come from [`SessionId::generate`].
     pub fn from_bytes(bytes: &[u8; ID_BYTES]) -> Self {
-        Self {
-            text: URL_SAFE_NO_PAD.encode(bytes).into_boxed_str(),
-        }
+        let mut text = [0u8; ID_LEN];
+        let written = URL_SAFE_NO_PAD
+            .encode_slice(bytes, &mut text)
+            .expect("32 bytes encode to exactly 43 characters");
+        debug_assert_eq!(written, ID_LEN);
+        Self { text }
     }
 
     /// Parses the text form, checking the exact length, the alphabet and that
@@ -70,24 +76,34 @@ impl SessionId {
         if text.len() != ID_LEN {
             return Err(IdError::Length(text.len()));
         }
-        if !text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        {
+        let bytes: [u8; ID_LEN] = text.as_bytes().try_into().map_err(|_| IdError::Alphabet)?;
+        if !bytes.iter().all(|&b| sextet(b).is_some()) {
             return Err(IdError::Alphabet);
         }
         // 43 characters carry 258 bits; the last two must be zero for the
         // value to be the one canonical encoding of 32 bytes.
-        let mut bytes = [0u8; ID_BYTES];
-        match URL_SAFE_NO_PAD.decode_slice(text, &mut bytes) {
-            Ok(ID_BYTES) => Ok(Self { text: text.into() }),
+        match sextet(bytes[ID_LEN - 1]) {
+            Some(last) if last & 0b11 == 0 => Ok(Self { text: bytes }),
             _ => Err(IdError::Alphabet),
         }
     }
 
     /// The text form, for use as a store key or a cookie value.
     pub fn as_str(&self) -> &str {
-        &self.text
+        // Only ever filled with base64 characters, which are ASCII.
+        std::str::from_utf8(&self.text).unwrap_or_default()
+    }
+}
+
+/// The 6-bit value of a URL-safe base64 character.
+fn sextet(c: u8) -> Option<u8> {
+    match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'-' => Some(62),
+        b'_' => Some(63),
+        _ => None,
     }
 }
 
@@ -99,7 +115,7 @@ impl fmt::Debug for SessionId {
 
 impl fmt::Display for SessionId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text)
+        f.write_str(self.as_str())
     }
 }
 
@@ -142,6 +158,24 @@ mod tests {
         loose.push(ALPHABET[index | 1]);
         let loose = String::from_utf8(loose).unwrap();
         assert_eq!(SessionId::parse(&loose), Err(IdError::Alphabet));
+    }
+
+    /// `parse` checks canonical base64 by hand; it must agree with a real
+    /// decoder on every possible last character, and round-trip.
+    #[test]
+    fn parse_agrees_with_the_base64_decoder() {
+        let prefix = &SessionId::generate().to_string()[..ID_LEN - 1];
+        for c in (0u8..=255).filter(u8::is_ascii_graphic) {
+            let text = format!("{prefix}{}", c as char);
+            let mut out = [0u8; ID_BYTES];
+            let decodes = URL_SAFE_NO_PAD.decode_slice(&text, &mut out) == Ok(ID_BYTES);
+            let parsed = SessionId::parse(&text);
+            assert_eq!(parsed.is_ok(), decodes, "last character {:?}", c as char);
+            if let Ok(id) = parsed {
+                assert_eq!(id.as_str(), text);
+                assert_eq!(id, SessionId::from_bytes(&out));
+            }
+        }
     }
 
     #[test]
