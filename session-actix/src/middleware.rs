@@ -221,30 +221,32 @@ fn append_cookie<B>(res: &mut ServiceResponse<B>, cookie: &str) {
 }
 
 /// The value of the first cookie called `name` in the request's `Cookie`
-/// headers. Parsed by hand and leniently: a malformed neighbour cookie is
-/// skipped instead of hiding ours.
+/// headers. Parsed by hand, on bytes, and leniently: a malformed neighbour
+/// cookie is skipped instead of hiding ours.
 pub(crate) fn find_cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    let name = name.as_bytes();
     let mut found: Option<&'h str> = None;
     let mut duplicates = 0usize;
     for header in headers.get_all(COOKIE) {
-        let Ok(text) = header.to_str() else { continue };
-        for pair in text.split(';') {
-            let Some((n, v)) = pair.split_once('=') else {
+        for pair in header.as_bytes().split(|&b| b == b';') {
+            let Some(eq) = pair.iter().position(|&b| b == b'=') else {
                 continue;
             };
-            if n.trim() != name {
+            if pair[..eq].trim_ascii() != name {
                 continue;
             }
-            if found.is_none() {
-                let v = v.trim();
-                let v = v
-                    .strip_prefix('"')
-                    .and_then(|v| v.strip_suffix('"'))
-                    .unwrap_or(v);
-                found = Some(v);
-            } else {
+            if found.is_some() {
                 duplicates += 1;
+                continue;
             }
+            let v = pair[eq + 1..].trim_ascii();
+            let v = v
+                .strip_prefix(b"\"")
+                .and_then(|v| v.strip_suffix(b"\""))
+                .unwrap_or(v);
+            // Not text at all: hand the driver an empty value, which it
+            // rejects (a fresh session and a warning), rather than ignore it.
+            found = Some(std::str::from_utf8(v).unwrap_or(""));
         }
     }
     if duplicates > 0 {
@@ -273,6 +275,23 @@ mod tests {
         let h = headers(&["junk; =x; a=b;;", "other=%%%; session=abc ; z"]);
         assert_eq!(find_cookie(&h, "session"), Some("abc"));
         assert_eq!(find_cookie(&headers(&["sessionx=1"]), "session"), None);
+        assert_eq!(
+            find_cookie(&headers(&[" session = \"quoted\" "]), "session"),
+            Some("quoted")
+        );
+        let mut odd = HeaderMap::new();
+        odd.append(
+            COOKIE,
+            HeaderValue::from_bytes(b"a=\xff\xfe; session=abc").unwrap(),
+        );
+        assert_eq!(
+            find_cookie(&odd, "session"),
+            Some("abc"),
+            "an odd neighbour"
+        );
+        let mut bad = HeaderMap::new();
+        bad.append(COOKIE, HeaderValue::from_bytes(b"session=\xff").unwrap());
+        assert_eq!(find_cookie(&bad, "session"), Some(""), "ours, not text");
         assert_eq!(
             find_cookie(&headers(&["session=one; session=two"]), "session"),
             Some("one")
