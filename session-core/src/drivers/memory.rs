@@ -31,11 +31,22 @@ struct Shard {
 
 impl Shard {
     fn insert(&mut self, id: &SessionId, record: Record) {
-        if let Some(old) = self.records.get(id) {
-            self.by_expiry.remove(&(old.expires_at, id.clone()));
+        match self.records.get_mut(id) {
+            // Replaced in place; the expiry index moves only if the expiry
+            // did (timestamps are whole seconds, so a burst of writes to one
+            // session leaves it alone).
+            Some(slot) => {
+                if slot.expires_at != record.expires_at {
+                    self.by_expiry.remove(&(slot.expires_at, id.clone()));
+                    self.by_expiry.insert((record.expires_at, id.clone()));
+                }
+                *slot = record;
+            }
+            None => {
+                self.by_expiry.insert((record.expires_at, id.clone()));
+                self.records.insert(id.clone(), record);
+            }
         }
-        self.by_expiry.insert((record.expires_at, id.clone()));
-        self.records.insert(id.clone(), record);
     }
 
     fn remove(&mut self, id: &SessionId) {
@@ -223,6 +234,29 @@ mod tests {
         d.create(&other, &rec(20, 30)).await.unwrap();
         assert_eq!(d.cleanup(Timestamp::from_secs(20)), 0);
         assert_eq!(d.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn the_expiry_index_follows_updates() {
+        let d = MemoryDriver::new();
+        let id = SessionId::generate();
+        let mut first = rec(0, 10);
+        first.version = 1;
+        d.create(&id, &first).await.unwrap();
+        // Same expiry: the index entry stays; a later expiry moves it.
+        let mut same = rec(1, 10);
+        same.version = 2;
+        assert!(matches!(d.update(&id, &same, 1).await, Ok(Update::Updated)));
+        let mut later = rec(2, 30);
+        later.version = 3;
+        assert!(matches!(
+            d.update(&id, &later, 2).await,
+            Ok(Update::Updated)
+        ));
+        assert_eq!(d.cleanup(Timestamp::from_secs(20)), 0, "not expired at 20");
+        assert_eq!(d.len(), 1);
+        assert_eq!(d.cleanup(Timestamp::from_secs(30)), 1, "expired at 30");
+        assert_eq!(d.len(), 0);
     }
 
     #[tokio::test]
