@@ -36,22 +36,6 @@ pub(crate) struct FlashChange {
 impl Change {
     pub(crate) fn apply(&self, record: &mut Record) {
         match self {
-            Change::Put(k, v) => {
-                record.data.insert(k.clone(), v.clone());
-            }
-            Change::Forget(k) => {
-                record.data.remove(k);
-            }
-            Change::Increment { key, by, local } => {
-                let next = record
-                    .data
-                    .get(key)
-                    .map_or(Some(0), Value::as_i64)
-                    .and_then(|cur| cur.checked_add(*by))
-                    .unwrap_or(*local);
-                record.data.insert(key.clone(), Value::from(next));
-            }
-            Change::Clear => record.data.clear(),
             Change::Flash(f) => {
                 // Only remove a message if it is still the one we saw: a
                 // parallel request may have flashed a new value meanwhile.
@@ -64,6 +48,29 @@ impl Change {
                     record.flash.insert(k.clone(), v.clone());
                 }
             }
+            data_change => data_change.apply_data(&mut record.data),
+        }
+    }
+
+    /// Applies a change to the data; flash changes do not touch it.
+    pub(crate) fn apply_data(&self, data: &mut Map<String, Value>) {
+        match self {
+            Change::Put(k, v) => {
+                data.insert(k.clone(), v.clone());
+            }
+            Change::Forget(k) => {
+                data.remove(k);
+            }
+            Change::Increment { key, by, local } => {
+                let next = data
+                    .get(key)
+                    .map_or(Some(0), Value::as_i64)
+                    .and_then(|cur| cur.checked_add(*by))
+                    .unwrap_or(*local);
+                data.insert(key.clone(), Value::from(next));
+            }
+            Change::Clear => data.clear(),
+            Change::Flash(_) => {}
         }
     }
 }

@@ -67,8 +67,8 @@ pub struct FlashMessage {
 /// taken by [`Session::flash_messages`].
 ///
 /// ```
-/// # use session_core::{Session, ExpiryPolicy, Timestamp};
-/// # let session = Session::detached(Timestamp::from_secs(0), ExpiryPolicy::default());
+/// # use session_core::{Session, ExpiryPolicy};
+/// # let session = Session::detached(ExpiryPolicy::default());
 /// session.flash_now("errors", serde_json::json!({"title": "is required"}))?;
 /// let flash = session.flash_messages();
 /// assert_eq!(flash.get::<String>("errors.title")?, Some("is required".into()));
@@ -186,8 +186,8 @@ impl Session {
     /// Flashes `value` under `key` for the next request.
     ///
     /// ```
-    /// # use session_core::{Session, ExpiryPolicy, Timestamp};
-    /// # let session = Session::detached(Timestamp::from_secs(0), ExpiryPolicy::default());
+    /// # use session_core::{Session, ExpiryPolicy};
+    /// # let session = Session::detached(ExpiryPolicy::default());
     /// session.flash("notice", "Post saved")?;
     /// // Not visible in this request; the next request that uses the session sees it.
     /// assert!(session.flash_messages().is_empty());
@@ -328,11 +328,10 @@ impl Session {
 mod tests {
     use super::*;
     use crate::policy::ExpiryPolicy;
-    use crate::time::Timestamp;
     use serde_json::json;
 
     fn session() -> Session {
-        Session::detached(Timestamp::from_secs(0), ExpiryPolicy::default())
+        Session::detached(ExpiryPolicy::default())
     }
 
     #[test]

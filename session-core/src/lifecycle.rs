@@ -46,7 +46,7 @@ pub async fn load(
     now: Timestamp,
 ) -> Result<(Session, Option<Rejected>), DriverError> {
     let Some(value) = cookie else {
-        return Ok((Session::from_state(State::new_empty(now, policy)), None));
+        return Ok((Session::from_state(State::new_empty(policy)), None));
     };
     let (stored, rejected) = match driver.read_cookie(value, now) {
         CookieRead::Invalid(reason) => (None, Some(Rejected::Invalid(reason))),
@@ -76,11 +76,11 @@ pub async fn load(
     };
     let state = match stored {
         Some((stored, reseal)) => {
-            let mut state = State::from_stored(stored, now, policy);
+            let mut state = State::from_stored(stored, policy);
             state.reseal = reseal;
             state
         }
-        None => State::new_empty(now, policy),
+        None => State::new_empty(policy),
     };
     Ok((Session::from_state(state), rejected))
 }

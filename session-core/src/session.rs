@@ -3,6 +3,7 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::sync::LazyLock;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -13,7 +14,6 @@ use crate::error::SessionError;
 use crate::id::SessionId;
 use crate::policy::ExpiryPolicy;
 use crate::record::Record;
-use crate::time::Timestamp;
 
 /// What has happened to the session in this request so far.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,8 +46,9 @@ pub(crate) struct State {
     /// The id the session has now (new if fresh, regenerated or destroyed).
     pub(crate) id: SessionId,
     pub(crate) stored: Option<Stored>,
-    /// The current view: loaded record plus this request's changes.
-    pub(crate) record: Record,
+    /// The data as this request sees it, once it differs from the stored
+    /// record's; `None` while it does not, so a read clones nothing.
+    pub(crate) view: Option<Map<String, Value>>,
     pub(crate) log: Vec<Change>,
     pub(crate) status: Status,
     pub(crate) fresh: bool,
@@ -66,17 +67,16 @@ pub(crate) struct State {
     pub(crate) flash_now: Map<String, Value>,
     /// `clear_flash` was called: incoming messages are consumed and hidden.
     pub(crate) flash_cleared: bool,
-    pub(crate) now: Timestamp,
     pub(crate) policy: ExpiryPolicy,
 }
 
 impl State {
     /// A state with nothing done yet to it.
-    fn base(id: SessionId, record: Record, now: Timestamp, policy: ExpiryPolicy) -> Self {
+    fn base(id: SessionId, policy: ExpiryPolicy) -> Self {
         Self {
             id,
             stored: None,
-            record,
+            view: Some(Map::new()),
             log: Vec::new(),
             status: Status::Unchanged,
             fresh: true,
@@ -89,28 +89,42 @@ impl State {
             flash_out: Map::new(),
             flash_now: Map::new(),
             flash_cleared: false,
-            now,
             policy,
         }
     }
 
-    pub(crate) fn new_empty(now: Timestamp, policy: ExpiryPolicy) -> Self {
-        let record = Record::new(now, policy.expires_at(now, now));
-        Self::base(SessionId::generate(), record, now, policy)
+    pub(crate) fn new_empty(policy: ExpiryPolicy) -> Self {
+        Self::base(SessionId::generate(), policy)
     }
 
-    pub(crate) fn from_stored(stored: Stored, now: Timestamp, policy: ExpiryPolicy) -> Self {
-        let mut record = stored.record.clone();
-        let flash_in = std::mem::take(&mut record.flash);
-        let mut state = Self::base(stored.id.clone(), record, now, policy);
+    pub(crate) fn from_stored(stored: Stored, policy: ExpiryPolicy) -> Self {
+        let mut state = Self::base(stored.id.clone(), policy);
+        state.flash_in = stored.record.flash.clone();
+        state.view = None;
         state.stored = Some(stored);
         state.fresh = false;
-        state.flash_in = flash_in;
         state
     }
 
+    /// The data this request sees.
+    pub(crate) fn data(&self) -> &Map<String, Value> {
+        static EMPTY: LazyLock<Map<String, Value>> = LazyLock::new(Map::new);
+        match (&self.view, &self.stored) {
+            (Some(view), _) => view,
+            (None, Some(stored)) => &stored.record.data,
+            (None, None) => &EMPTY,
+        }
+    }
+
     fn changed(&mut self, change: Change) {
-        change.apply(&mut self.record);
+        let stored = &self.stored;
+        let view = self.view.get_or_insert_with(|| {
+            stored
+                .as_ref()
+                .map(|s| s.record.data.clone())
+                .unwrap_or_default()
+        });
+        change.apply_data(view);
         self.log.push(change);
         if self.status == Status::Unchanged {
             self.status = Status::Changed;
@@ -143,8 +157,8 @@ impl Session {
 
     /// A session for a client that has none yet, not backed by any store.
     /// Useful in tests of code that takes a session.
-    pub fn detached(now: Timestamp, policy: ExpiryPolicy) -> Self {
-        let s = Self::from_state(State::new_empty(now, policy));
+    pub fn detached(policy: ExpiryPolicy) -> Self {
+        let s = Self::from_state(State::new_empty(policy));
         s.state.borrow_mut().writable_used = true;
         s
     }
@@ -179,8 +193,8 @@ impl Session {
     /// value is stored but does not deserialize into `T`.
     ///
     /// ```
-    /// # use session_core::{Session, ExpiryPolicy, Timestamp};
-    /// # let session = Session::detached(Timestamp::from_secs(0), ExpiryPolicy::default());
+    /// # use session_core::{Session, ExpiryPolicy};
+    /// # let session = Session::detached(ExpiryPolicy::default());
     /// session.put("user_id", 42)?;
     /// assert_eq!(session.get::<u32>("user_id")?, Some(42));
     /// assert_eq!(session.get::<u32>("missing")?, None);
@@ -189,7 +203,7 @@ impl Session {
     /// ```
     pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, SessionError> {
         let state = self.state.borrow();
-        match state.record.data.get(key) {
+        match state.data().get(key) {
             None => Ok(None),
             Some(v) => T::deserialize(v)
                 .map(Some)
@@ -202,7 +216,7 @@ impl Session {
 
     /// Reads the value under `key`, or `default` when it is absent or null.
     pub fn get_or<T: DeserializeOwned>(&self, key: &str, default: T) -> Result<T, SessionError> {
-        match self.state.borrow().record.data.get(key) {
+        match self.state.borrow().data().get(key) {
             None | Some(Value::Null) => Ok(default),
             Some(v) => T::deserialize(v).map_err(|source| SessionError::Deserialize {
                 key: key.to_owned(),
@@ -213,7 +227,7 @@ impl Session {
 
     /// The raw JSON value under `key`.
     pub fn get_value(&self, key: &str) -> Option<Value> {
-        self.state.borrow().record.data.get(key).cloned()
+        self.state.borrow().data().get(key).cloned()
     }
 
     /// Stores `value` under `key`, replacing what was there.
@@ -225,18 +239,18 @@ impl Session {
 
     /// Whether a value is stored under `key`.
     pub fn has(&self, key: &str) -> bool {
-        self.state.borrow().record.data.contains_key(key)
+        self.state.borrow().data().contains_key(key)
     }
 
     /// A copy of all the session data.
     pub fn all(&self) -> Map<String, Value> {
-        self.state.borrow().record.data.clone()
+        self.state.borrow().data().clone()
     }
 
     /// Removes `key`. Removing a missing key changes nothing.
     pub fn forget(&self, key: &str) -> Result<(), SessionError> {
         let mut state = self.write()?;
-        if state.record.data.contains_key(key) {
+        if state.data().contains_key(key) {
             state.changed(Change::Forget(key.to_owned()));
         }
         Ok(())
@@ -259,8 +273,8 @@ impl Session {
     /// and leaves the data as it was.
     ///
     /// ```
-    /// # use session_core::{Session, ExpiryPolicy, Timestamp};
-    /// # let session = Session::detached(Timestamp::from_secs(0), ExpiryPolicy::default());
+    /// # use session_core::{Session, ExpiryPolicy};
+    /// # let session = Session::detached(ExpiryPolicy::default());
     /// assert_eq!(session.increment("visits", 1)?, 1);
     /// assert_eq!(session.increment("visits", 2)?, 3);
     /// session.put("name", "Ada")?;
@@ -269,7 +283,7 @@ impl Session {
     /// ```
     pub fn increment(&self, key: &str, by: i64) -> Result<i64, SessionError> {
         let mut state = self.write()?;
-        let current = match state.record.data.get(key) {
+        let current = match state.data().get(key) {
             None => 0,
             Some(v) => v.as_i64().ok_or_else(|| SessionError::NotAnInteger {
                 key: key.to_owned(),
@@ -299,7 +313,7 @@ impl Session {
     /// Removes all data, keeping the session (its id and flash messages).
     pub fn clear(&self) -> Result<(), SessionError> {
         let mut state = self.write()?;
-        if !state.record.data.is_empty() {
+        if !state.data().is_empty() {
             state.changed(Change::Clear);
         }
         Ok(())
@@ -310,14 +324,12 @@ impl Session {
     /// new session under a new id.
     pub fn destroy(&self) -> Result<(), SessionError> {
         let mut state = self.write()?;
-        let now = state.now;
-        let policy = state.policy;
         state.destroy_stored = state.stored.is_some();
         state.id = SessionId::generate();
         state.fresh = true;
         state.regenerate = false;
         state.log.clear();
-        state.record = Record::new(now, policy.expires_at(now, now));
+        state.view = Some(Map::new());
         state.flash_in.clear();
         state.flash_keep.clear();
         state.flash_out.clear();
@@ -386,7 +398,7 @@ mod tests {
     use serde_json::json;
 
     fn session() -> Session {
-        Session::detached(Timestamp::from_secs(100), ExpiryPolicy::default())
+        Session::detached(ExpiryPolicy::default())
     }
 
     #[test]
