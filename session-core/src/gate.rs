@@ -29,6 +29,10 @@ use crate::record::Record;
 /// cancelled commit is reported to each request of the batch
 /// ([`DriverError::Joined`], [`DriverError::Interrupted`]).
 ///
+/// A batch is stored with the expiry policy of the request that runs it;
+/// middlewares with different timeouts sharing one driver and one session
+/// would see each other's.
+///
 /// Correctness never depends on the gate: the driver's version check still
 /// guards against other processes, and a batch that loses to one merges and
 /// retries like a single request.
