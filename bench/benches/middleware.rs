@@ -1,7 +1,8 @@
 //! A whole request through the session middleware, in-process
 //! (`actix_web::test`), for the testbed's untouched, read and write routes,
-//! with the memory driver. For scale, the same requests against the bare
-//! routes (no session middleware) and against actix-session's cookie store.
+//! with the memory driver and with the cookie driver. For scale, the same
+//! requests against the bare routes (no session middleware) and against
+//! actix-session's cookie store.
 //!
 //! `cargo bench -p session-bench --bench middleware`
 
@@ -89,14 +90,22 @@ fn requests(c: &mut Criterion) {
     let bare = system.block_on(test::init_service(App::new().configure(bare_routes)));
     bench_app(c, &system, "bare", bare);
 
-    // Ours: the testbed's routes and settings with the memory driver.
-    let ours = system.block_on(async {
-        let opts = Options::parse(["--store", "memory"].map(String::from)).unwrap();
-        let driver = opts.driver().await.unwrap().unwrap();
-        let sessions = opts.middleware(driver).unwrap();
-        test::init_service(App::new().wrap(sessions).configure(routes)).await
-    });
-    bench_app(c, &system, "memory", ours);
+    // Ours: the testbed's routes and settings, with the memory driver and
+    // with the cookie driver (a random key for the run).
+    let key = session_actix::Key::generate().to_hex();
+    for args in [
+        vec!["--store", "memory"],
+        vec!["--store", "cookie", "--key", &key],
+    ] {
+        let store = args[1];
+        let ours = system.block_on(async {
+            let opts = Options::parse(args.iter().map(|a| a.to_string())).unwrap();
+            let driver = opts.driver().await.unwrap().unwrap();
+            let sessions = opts.middleware(driver).unwrap();
+            test::init_service(App::new().wrap(sessions).configure(routes)).await
+        });
+        bench_app(c, &system, store, ours);
+    }
 
     // actix-session's cookie store, with the same routes.
     let theirs = system.block_on(async {
