@@ -21,8 +21,11 @@
 #     $BENCH_ROUNDS rounds (bare, ours, theirs, bare, ours, theirs ...), so a
 #     drifting machine hits all alike, and reads Redis' INFO commandstats
 #     before and after each Redis run;
-#  7. prints one markdown table of the medians over the rounds;
-#  8. stops every process it started (trap on EXIT), by process id.
+#  7. counts Redis round trips per request (the commands the web server
+#     sends, not those a Lua script runs inside Redis) in a separate, untimed
+#     1 s run per route and Redis server, watched with MONITOR;
+#  8. prints one markdown table of the medians over the rounds;
+#  9. stops every process it started (trap on EXIT), by process id.
 #
 # Settings (environment):
 #   BENCH_DURATION     wrk -d per run           (default 3s; the figures in
@@ -244,6 +247,42 @@ done
 LOAD_AFTER=$(uptime | sed 's/.*load average: //')
 say "load after: $LOAD_AFTER"
 
+# Round trips: what the web server sends to Redis, without the commands a
+# script runs inside Redis. INFO commandstats cannot tell those apart, so a
+# separate, untimed 1 s run per route and Redis server is watched with
+# MONITOR, and only the lines of network clients are counted (a script's own
+# commands show as "[0 lua]"). The count goes straight to awk: nothing of
+# what MONITOR prints (it shows the keys) is kept.
+count_trips() { # name port route method -> "route name trips/request" in $WORK/trips
+  local out="$WORK/monitor.count"
+  redis-cli -p "$REDIS_PORT" MONITOR > >(awk '$3 ~ /^[0-9.:]+\]$/ {n++} END {print n+0}' >"$out") &
+  local mon=$!
+  PIDS+=("$mon")
+  sleep 0.3
+  local line requests
+  line=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d1s -s "$WORK/$4.lua" \
+         "http://127.0.0.1:$2/$3" -- "$WORK/$1.cookies" | grep '^RESULT')
+  read -r _ requests _ <<<"$line"
+  sleep 0.3
+  kill "$mon" 2>/dev/null || true
+  wait "$mon" 2>/dev/null || true
+  for _ in $(seq 20); do [ -s "$out" ] && break; sleep 0.1; done
+  awk -v r="$3" -v n="$1" -v q="$requests" '{printf "%s %s %.2f\n", r, n, (q > 0 ? $1 / q : 0)}' "$out" >>"$WORK/trips"
+  rm -f "$out"
+}
+: >"$WORK/trips"
+if has_store redis && [ "$CALLGRIND" != 1 ]; then
+  say "counting Redis round trips per request (MONITOR, 1 s per route and server, not timed)"
+  for route in $ROUTES; do
+    method=GET; [ "$route" = write ] && method=POST
+    for entry in "${SERVERS[@]}"; do
+      read -r name port <<<"$entry"
+      [[ $name == *redis ]] && count_trips "$name" "$port" "$route" "$method"
+    done
+  done
+fi
+trips_of() { awk -v r="$1" -v n="$2" '$1==r && $2==n {t=$3} END {print (t == "" ? "-" : t)}' "$WORK/trips"; }
+
 # 7. The table: medians over the rounds.
 median() { # route name column
   awk -v r="$1" -v n="$2" -v c="$3" '$2==r && $3==n {print $c}' "$RAW" | sort -g \
@@ -264,8 +303,8 @@ echo
 [ "$CALLGRIND" = 1 ] && echo "Figures are instructions per request (callgrind), lower is better; the ratios are" \
   "bare/ours and actix-session/ours, what ours/bare and ours/actix-session in requests/s would be if the" \
   "server alone used the CPU. Latencies are under valgrind and mean nothing." && echo
-echo "| store | route | ours $UNIT | actix-session $UNIT | bare $UNIT | ours/bare | ours/actix-session | p50 / p99 ms: ours | actix-session | bare | Redis cmds/req: ours | actix-session |"
-echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+echo "| store | route | ours $UNIT | actix-session $UNIT | bare $UNIT | ours/bare | ours/actix-session | p50 / p99 ms: ours | actix-session | bare | Redis round trips/req: ours | actix-session | Redis cmds/req: ours | actix-session |"
+echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 for store in $STORES; do
   for route in $ROUTES; do
     ours=ours-$store theirs=theirs-$store
@@ -275,14 +314,17 @@ for store in $STORES; do
     for n in "$ours" "$theirs" bare; do
       e=$(errors_of "$route" "$n"); [ "$e" != 0 ] && flag="$flag (errors $n: $e)"
     done
-    oc=- tc=-
-    if [ "$store" = redis ]; then oc=$(median "$route" "$ours" 8) tc=$(median "$route" "$theirs" 8); fi
+    oc=- tc=- ot=- tt=-
+    if [ "$store" = redis ]; then
+      oc=$(median "$route" "$ours" 8) tc=$(median "$route" "$theirs" 8)
+      ot=$(trips_of "$route" "$ours") tt=$(trips_of "$route" "$theirs")
+    fi
     running "$ours" || o=-
     if [ "$CALLGRIND" = 1 ]; then r1=$(ratio "$b" "$o") r2=$(ratio "$t" "$o"); else r1=$(ratio "$o" "$b") r2=$(ratio "$o" "$t"); fi
     echo "| $store | $route$flag | $o | $t | $b | $r1 | $r2" \
       "| $(lat "$(median "$route" "$ours" 5)" "$(median "$route" "$ours" 6)")" \
       "| $(lat "$(median "$route" "$theirs" 5)" "$(median "$route" "$theirs" 6)")" \
-      "| $(lat "$(median "$route" bare 5)" "$(median "$route" bare 6)") | $oc | $tc |"
+      "| $(lat "$(median "$route" bare 5)" "$(median "$route" bare 6)") | $ot | $tt | $oc | $tc |"
   done
 done
 if has_store redis && { running ours-redis || running theirs-redis; }; then
