@@ -14,7 +14,7 @@ pub use config::{CookieHook, SessionMiddlewareBuilder};
 pub use error::{ConfigError, Error, StartupError};
 pub use ext::SessionExt;
 pub use flash::FlashMessages;
-pub use middleware::{SessionMiddleware, SessionService};
+pub use middleware::{SessionFuture, SessionMiddleware, SessionService};
 pub use session::{ReadonlySession, Session};
 pub use settings::SessionSettings;
 

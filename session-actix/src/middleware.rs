@@ -1,9 +1,11 @@
 //! The middleware: finds the session cookie, leaves a lazy handle in the
 //! request, and commits after the handler.
 
-use std::future::{ready, Ready};
+use std::future::{ready, Future, Ready};
+use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
+use std::task::{ready, Context, Poll};
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
@@ -161,7 +163,7 @@ where
 {
     type Response = ServiceResponse<EitherBody<B>>;
     type Error = actix_web::Error;
-    type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
+    type Future = SessionFuture<S::Future, B>;
 
     actix_service::forward_ready!(service);
 
@@ -172,40 +174,106 @@ where
             session: OnceCell::new(),
         });
         req.extensions_mut().insert(Rc::clone(&slot));
-        let service = Rc::clone(&self.service);
-        Box::pin(async move {
-            let mut res = service.call(req).await?;
-            let Some(session) = slot.session.get().cloned() else {
-                // No handler used the session: nothing to do, no store call.
-                return Ok(res.map_into_left_body());
-            };
-            if res.status().is_server_error() {
-                tracing::debug!(
-                    "handler answered a server error; session changes are not committed"
-                );
-                return Ok(res.map_into_left_body());
-            }
-            let config = &slot.config;
-            match lifecycle::commit(&session, config.driver.as_ref(), config.now()).await {
-                Ok(CookieAction::Keep) => {}
-                Ok(CookieAction::Set { value, expires_at }) => {
-                    append_cookie(&mut res, &config.set_cookie(value, expires_at));
-                }
-                Ok(CookieAction::Remove) => {
-                    if slot.had_cookie.get() {
-                        append_cookie(&mut res, &config.removal_cookie().to_string());
-                    }
-                }
-                Err(e) => {
-                    tracing::error!(driver = config.driver.name(), error = %e, "committing the session failed; answering 500");
-                    let (req, _) = res.into_parts();
-                    let failed = HttpResponse::InternalServerError().finish();
-                    return Ok(ServiceResponse::new(req, failed).map_into_right_body());
-                }
-            }
-            Ok(res.map_into_left_body())
-        })
+        SessionFuture {
+            state: State::Handler {
+                fut: self.service.call(req),
+                slot: Some(slot),
+            },
+        }
     }
+}
+
+pin_project_lite::pin_project! {
+    /// The response future of [`SessionService`]: the handler's future,
+    /// then, only if the handler took the session, the commit.
+    ///
+    /// A named future instead of a boxed one, so that a request whose
+    /// handler never takes the session allocates nothing for it.
+    #[doc(hidden)]
+    pub struct SessionFuture<F, B> {
+        #[pin]
+        state: State<F, B>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = StateProj]
+    enum State<F, B> {
+        // The rest of the chain is running.
+        Handler {
+            #[pin]
+            fut: F,
+            slot: Option<Rc<Slot>>,
+        },
+        // The handler used the session; committing it.
+        Commit {
+            fut: LocalBoxFuture<'static, Result<ServiceResponse<EitherBody<B>>, actix_web::Error>>,
+        },
+    }
+}
+
+impl<F, B> Future for SessionFuture<F, B>
+where
+    F: Future<Output = Result<ServiceResponse<B>, actix_web::Error>>,
+    B: MessageBody + 'static,
+{
+    type Output = Result<ServiceResponse<EitherBody<B>>, actix_web::Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut state = self.project().state;
+        let (res, slot) = match state.as_mut().project() {
+            StateProj::Handler { fut, slot } => {
+                let res = ready!(fut.poll(cx))?;
+                let slot = slot
+                    .take()
+                    .expect("SessionFuture polled after it completed");
+                (res, slot)
+            }
+            StateProj::Commit { fut } => return fut.as_mut().poll(cx),
+        };
+        let Some(session) = slot.session.get().cloned() else {
+            // No handler used the session: nothing to do, no store call.
+            return Poll::Ready(Ok(res.map_into_left_body()));
+        };
+        if res.status().is_server_error() {
+            tracing::debug!("handler answered a server error; session changes are not committed");
+            return Poll::Ready(Ok(res.map_into_left_body()));
+        }
+        let mut commit = Box::pin(commit(slot, session, res));
+        let polled = commit.as_mut().poll(cx);
+        if polled.is_pending() {
+            state.set(State::Commit { fut: commit });
+        }
+        polled
+    }
+}
+
+/// Commits the request's session and puts the cookie on the response, or
+/// turns it into an opaque 500 if the store fails.
+async fn commit<B>(
+    slot: Rc<Slot>,
+    session: session_core::Session,
+    mut res: ServiceResponse<B>,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
+    let config = &slot.config;
+    match lifecycle::commit(&session, config.driver.as_ref(), config.now()).await {
+        Ok(CookieAction::Keep) => {}
+        Ok(CookieAction::Set { value, expires_at }) => {
+            append_cookie(&mut res, &config.set_cookie(value, expires_at));
+        }
+        Ok(CookieAction::Remove) => {
+            if slot.had_cookie.get() {
+                append_cookie(&mut res, &config.removal_cookie().to_string());
+            }
+        }
+        Err(e) => {
+            tracing::error!(driver = config.driver.name(), error = %e, "committing the session failed; answering 500");
+            let (req, _) = res.into_parts();
+            let failed = HttpResponse::InternalServerError().finish();
+            return Ok(ServiceResponse::new(req, failed).map_into_right_body());
+        }
+    }
+    Ok(res.map_into_left_body())
 }
 
 fn append_cookie<B>(res: &mut ServiceResponse<B>, cookie: &str) {
