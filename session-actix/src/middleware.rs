@@ -12,7 +12,7 @@ use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::http::header::{HeaderMap, HeaderValue, COOKIE, SET_COOKIE};
 use actix_web::{HttpMessage, HttpResponse};
 use futures_util::future::LocalBoxFuture;
-use session_core::lifecycle::{self, CookieAction, Rejected};
+use session_core::lifecycle::{self, CookieAction, PendingCommit, Rejected};
 use session_core::SessionDriver;
 use tokio::sync::OnceCell;
 
@@ -239,7 +239,11 @@ where
             tracing::debug!("handler answered a server error; session changes are not committed");
             return Poll::Ready(Ok(res.map_into_left_body()));
         }
-        let mut commit = Box::pin(commit(slot, session, res));
+        let Some(pending) = lifecycle::prepare_commit(&session, slot.config.now()) else {
+            // Nothing to store (an unchanged read): no commit to set up.
+            return Poll::Ready(Ok(res.map_into_left_body()));
+        };
+        let mut commit = Box::pin(commit(slot, pending, res));
         let polled = commit.as_mut().poll(cx);
         if polled.is_pending() {
             state.set(State::Commit { fut: commit });
@@ -252,11 +256,11 @@ where
 /// turns it into an opaque 500 if the store fails.
 async fn commit<B>(
     slot: Rc<Slot>,
-    session: session_core::Session,
+    pending: PendingCommit,
     mut res: ServiceResponse<B>,
 ) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
     let config = &slot.config;
-    match lifecycle::commit(&session, config.driver.as_ref(), config.now()).await {
+    match pending.run(config.driver.as_ref()).await {
         Ok(CookieAction::Keep) => {}
         Ok(CookieAction::Set { value, expires_at }) => {
             append_cookie(&mut res, &config.set_cookie(value, expires_at));

@@ -107,12 +107,16 @@ pub enum CookieAction {
 /// succeeded.
 ///
 /// A session for which no writable handle was handed out commits nothing.
+/// This is [`prepare_commit`] followed by [`PendingCommit::run`].
 pub async fn commit(
     session: &Session,
     driver: &dyn SessionDriver,
     now: Timestamp,
 ) -> Result<CookieAction, DriverError> {
-    commit_with(session, driver, now, true).await
+    match prepare(session, now, true) {
+        None => Ok(CookieAction::Keep),
+        Some(pending) => pending.run(driver).await,
+    }
 }
 
 /// [`commit`] past the driver's [`CommitGate`](crate::CommitGate), so that
@@ -123,47 +127,80 @@ pub(crate) async fn commit_ungated(
     driver: &dyn SessionDriver,
     now: Timestamp,
 ) -> Result<CookieAction, DriverError> {
-    commit_with(session, driver, now, false).await
+    match prepare(session, now, false) {
+        None => Ok(CookieAction::Keep),
+        Some(pending) => pending.run(driver).await,
+    }
 }
 
-async fn commit_with(
-    session: &Session,
-    driver: &dyn SessionDriver,
+/// The synchronous half of [`commit`]: takes what the request did out of the
+/// session and decides whether the store has anything to do. `None` means
+/// nothing (no writable handle was used, or a read with no refresh due): the
+/// cookie stays as it is, and a caller can skip setting up an asynchronous
+/// commit at all. Call it once, after the handler, and only if the handler
+/// succeeded.
+pub fn prepare_commit(session: &Session, now: Timestamp) -> Option<PendingCommit> {
+    prepare(session, now, true)
+}
+
+/// What [`prepare_commit`] found to do; [`PendingCommit::run`] does it.
+#[must_use = "nothing is stored until `run` is awaited"]
+pub struct PendingCommit {
+    plan: Plan,
     now: Timestamp,
-    gated: bool,
-) -> Result<CookieAction, DriverError> {
-    let plan = {
-        let mut state = session.state.borrow_mut();
-        if !state.writable_used {
-            return Ok(CookieAction::Keep);
-        }
-        let mut log = std::mem::take(&mut state.log);
-        if let Some(flash) = flash_change(&state) {
-            log.push(Change::Flash(flash));
-        }
-        // The common read: a stored session, nothing changed, no refresh due.
-        // Decided here on the borrowed record, without cloning it into a plan.
-        if log.is_empty() && !state.destroy_stored && !state.regenerate && !state.reseal {
-            if let Some(stored) = &state.stored {
-                if !state.policy.touch_due(&stored.record, now) {
-                    return Ok(CookieAction::Keep);
-                }
+}
+
+// By hand: the plan holds the session's data, which has no place in logs.
+impl std::fmt::Debug for PendingCommit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingCommit")
+            .field("changes", &self.plan.log.len())
+            .field("destroy", &self.plan.destroy_stored)
+            .field("regenerate", &self.plan.regenerate)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PendingCommit {
+    /// Writes the request's changes through `driver` and says what to do with
+    /// the cookie.
+    pub async fn run(self, driver: &dyn SessionDriver) -> Result<CookieAction, DriverError> {
+        self.plan.run(driver, self.now).await
+    }
+}
+
+fn prepare(session: &Session, now: Timestamp, gated: bool) -> Option<PendingCommit> {
+    let mut state = session.state.borrow_mut();
+    if !state.writable_used {
+        return None;
+    }
+    let mut log = std::mem::take(&mut state.log);
+    if let Some(flash) = flash_change(&state) {
+        log.push(Change::Flash(flash));
+    }
+    // The common read: a stored session, nothing changed, no refresh due.
+    // Decided here on the borrowed record, without cloning it into a plan.
+    if log.is_empty() && !state.destroy_stored && !state.regenerate && !state.reseal {
+        if let Some(stored) = &state.stored {
+            if !state.policy.touch_due(&stored.record, now) {
+                return None;
             }
         }
-        Plan {
-            id: state.id.clone(),
-            // The handler is done with the state: move, do not copy, the record.
-            stored: state.stored.take(),
-            destroy_stored: state.destroy_stored,
-            regenerate: state.regenerate,
-            reseal: state.reseal,
-            log,
-            policy: state.policy,
-            gated,
-        }
-        // The borrow ends here: nothing below holds it across an await.
+    }
+    let plan = Plan {
+        id: state.id.clone(),
+        // The handler is done with the state: move, do not copy, the record.
+        stored: state.stored.take(),
+        destroy_stored: state.destroy_stored,
+        regenerate: state.regenerate,
+        reseal: state.reseal,
+        log,
+        policy: state.policy,
+        gated,
     };
-    plan.run(driver, now).await
+    // The borrow ends here: the plan holds nothing of the state, so nothing
+    // below holds it across an await.
+    Some(PendingCommit { plan, now })
 }
 
 /// What the request did to the flash bag, if anything worth saving.
@@ -380,4 +417,46 @@ fn set(
         value: driver.write_cookie(id, record)?,
         expires_at: record.expires_at,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::drivers::memory::MemoryDriver;
+
+    const NOW: Timestamp = Timestamp::from_secs(1_800_000_000);
+
+    async fn open(driver: &MemoryDriver, cookie: Option<&str>) -> Session {
+        let (session, rejected) = load(driver, cookie, ExpiryPolicy::default(), NOW)
+            .await
+            .unwrap();
+        assert_eq!(rejected, None);
+        session
+    }
+
+    #[tokio::test]
+    async fn prepare_commit_leaves_reads_and_unused_sessions_to_the_caller() {
+        let driver = MemoryDriver::new();
+        let session = open(&driver, None).await;
+        session.writable().put("count", 1).unwrap();
+        let pending = prepare_commit(&session, NOW).expect("a new session with data is stored");
+        let CookieAction::Set { value: cookie, .. } = pending.run(&driver).await.unwrap() else {
+            panic!("a new session must set its cookie");
+        };
+
+        // Taken but never written, and not taken writable at all: nothing to run.
+        let read = open(&driver, Some(&cookie)).await;
+        assert_eq!(read.writable().get::<i64>("count").unwrap(), Some(1));
+        assert!(prepare_commit(&read, NOW).is_none());
+        assert!(prepare_commit(&open(&driver, Some(&cookie)).await, NOW).is_none());
+
+        // A write: the pending commit stores it, under the same cookie.
+        let write = open(&driver, Some(&cookie)).await;
+        write.writable().increment("count", 1).unwrap();
+        let pending = prepare_commit(&write, NOW).expect("a change is stored");
+        assert!(format!("{pending:?}").starts_with("PendingCommit { changes: 1"));
+        pending.run(&driver).await.unwrap();
+        let after = open(&driver, Some(&cookie)).await;
+        assert_eq!(after.get::<i64>("count").unwrap(), Some(2));
+    }
 }
