@@ -1,5 +1,7 @@
 //! Loading a session at the start of a request and committing it at the end.
-//! Framework adapters call these two functions; handlers never do.
+//! Framework adapters call these two functions ([`commit`] may be split into
+//! [`prepare_commit`] and [`PendingCommit::run`], to skip the asynchronous
+//! part when there is nothing to store); handlers never do.
 
 use crate::change::{apply_all, Change, FlashChange};
 use crate::driver::{CookieRead, SessionDriver, Update};
