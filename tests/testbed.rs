@@ -302,6 +302,11 @@ async fn counter_flow(server: &Server) {
     assert_eq!(b.send("GET", "/read", None).await.1, "0");
 }
 
+#[actix_rt::test]
+async fn memory_store_serves_the_testbed() {
+    counter_flow(&start("memory").await).await;
+}
+
 #[cfg(feature = "file")]
 #[actix_rt::test]
 async fn file_store_serves_the_testbed() {
