@@ -98,7 +98,7 @@ where
 
     fn new_transform(&self, service: S) -> Self::Future {
         ready(Ok(SessionService {
-            service: Rc::new(service),
+            service,
             config: Arc::clone(&self.config),
         }))
     }
@@ -107,7 +107,7 @@ where
 /// The per-worker service made by [`SessionMiddleware`].
 #[doc(hidden)]
 pub struct SessionService<S> {
-    service: Rc<S>,
+    service: S,
     config: Arc<Config>,
 }
 
@@ -231,7 +231,7 @@ where
             }
             StateProj::Commit { fut } => return fut.as_mut().poll(cx),
         };
-        let Some(session) = slot.session.get().cloned() else {
+        let Some(session) = slot.session.get() else {
             // No handler used the session: nothing to do, no store call.
             return Poll::Ready(Ok(res.map_into_left_body()));
         };
@@ -239,7 +239,7 @@ where
             tracing::debug!("handler answered a server error; session changes are not committed");
             return Poll::Ready(Ok(res.map_into_left_body()));
         }
-        let Some(pending) = lifecycle::prepare_commit(&session, slot.config.now()) else {
+        let Some(pending) = lifecycle::prepare_commit(session, slot.config.now()) else {
             // Nothing to store (an unchanged read): no commit to set up.
             return Poll::Ready(Ok(res.map_into_left_body()));
         };

@@ -115,10 +115,7 @@ pub async fn commit(
     driver: &dyn SessionDriver,
     now: Timestamp,
 ) -> Result<CookieAction, DriverError> {
-    match prepare(session, now, true) {
-        None => Ok(CookieAction::Keep),
-        Some(pending) => pending.run(driver).await,
-    }
+    commit_with(session, driver, now, true).await
 }
 
 /// [`commit`] past the driver's [`CommitGate`](crate::CommitGate), so that
@@ -129,7 +126,16 @@ pub(crate) async fn commit_ungated(
     driver: &dyn SessionDriver,
     now: Timestamp,
 ) -> Result<CookieAction, DriverError> {
-    match prepare(session, now, false) {
+    commit_with(session, driver, now, false).await
+}
+
+async fn commit_with(
+    session: &Session,
+    driver: &dyn SessionDriver,
+    now: Timestamp,
+    gated: bool,
+) -> Result<CookieAction, DriverError> {
+    match prepare(session, now, gated) {
         None => Ok(CookieAction::Keep),
         Some(pending) => pending.run(driver).await,
     }
