@@ -13,11 +13,12 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use actix_web::{web, App, HttpServer};
-use session_actix::core::async_trait;
-use session_actix::{
-    DriverError, DriverRegistry, DriverSettings, Record, Session, SessionDriver, SessionId,
-    SessionSettings, Timestamp, Update,
+use session_actix::driver::async_trait;
+use session_actix::driver::{
+    DriverError, DriverRegistry, DriverSettings, Record, SessionDriver, SessionId, Timestamp,
+    Update,
 };
+use session_actix::{Session, SessionSettings};
 
 /// Sessions in an ordered map. The mutex is held only for a map operation,
 /// never across an `.await`.
@@ -111,7 +112,7 @@ async fn main() -> std::io::Result<()> {
         async move { Ok(Arc::new(store) as Arc<dyn SessionDriver>) }
     });
     let built = match SessionSettings::from_env() {
-        Ok(settings) => settings.build(&registry).await,
+        Ok(settings) => settings.build_with(&registry).await,
         Err(e) => Err(e),
     };
     let sessions = built.unwrap_or_else(|e| {
@@ -132,7 +133,7 @@ async fn main() -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::BTreeDriver;
-    use session_actix::core::conformance;
+    use session_actix::driver::conformance;
 
     /// Every contract of the driver trait, checked by the public suite.
     #[actix_web::test]

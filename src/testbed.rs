@@ -26,11 +26,9 @@ use actix_web::{web, HttpResponse, Responder};
 use serde::Serialize;
 use serde_json::Value;
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
-use session_actix::core::drivers::sql::{SqlDriver, DEFAULT_CLEANUP_BATCH};
-use session_actix::{
-    DriverRegistry, DriverSettings, Error, Session, SessionDriver, SessionError, SessionMiddleware,
-    TypedSession,
-};
+use session_actix::driver::sql::{SqlDriver, DEFAULT_CLEANUP_BATCH};
+use session_actix::driver::{DriverRegistry, DriverSettings, SessionDriver};
+use session_actix::{Session, SessionError, SessionMiddleware, TypedSession};
 
 /// The testbed's command line.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -122,7 +120,7 @@ impl Options {
         #[cfg(feature = "cookie")]
         if self.store == "cookie" && settings.key.is_none() {
             eprintln!("testbed: no --key given; generated a random cookie key for this run (cookies will not survive a restart)");
-            settings.key = Some(session_actix::Key::generate().to_hex());
+            settings.key = Some(session_actix::CookieKey::generate().to_hex());
         }
         #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
         if matches!(self.store.as_str(), "sqlite" | "postgres" | "mysql") {
@@ -253,9 +251,9 @@ async fn kv_delete(session: Session, key: web::Path<String>) -> actix_web::Resul
 async fn incr(session: Session, key: web::Path<String>) -> actix_web::Result<HttpResponse> {
     match session.increment(&key, 1) {
         Ok(n) => Ok(HttpResponse::Ok().body(n.to_string())),
-        Err(Error::Session(
-            e @ (SessionError::NotAnInteger { .. } | SessionError::Overflow { .. }),
-        )) => Ok(HttpResponse::Conflict().body(e.to_string())),
+        Err(e @ (SessionError::NotAnInteger { .. } | SessionError::Overflow { .. })) => {
+            Ok(HttpResponse::Conflict().body(e.to_string()))
+        }
         Err(e) => Err(e.into()),
     }
 }

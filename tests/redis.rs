@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 use actix_web::{App, HttpServer};
 use awc::http::header::{COOKIE, SET_COOKIE};
 use awc::http::StatusCode;
-use session_actix::{RedisDriver, SessionDriver, SessionId};
+use session_actix::driver::{SessionDriver, SessionId};
+use session_actix::RedisDriver;
 use session_examples::testbed::{routes, Options};
 use support::redis_server::RedisServer;
 

@@ -15,8 +15,9 @@ use std::time::Duration;
 use actix_web::{App, HttpServer};
 use awc::http::header::{COOKIE, SET_COOKIE};
 use awc::http::StatusCode;
-use session_actix::core::drivers::sql::sqlx;
-use session_actix::{Clock, ManualClock, SessionDriver, SessionMiddleware, SqlDriver, SystemClock};
+use session_actix::driver::sql::sqlx;
+use session_actix::driver::{Clock, ManualClock, SessionDriver, SystemClock};
+use session_actix::{SessionMiddleware, SqlDriver};
 use session_examples::testbed::{routes, Options, COOKIE_NAME};
 
 fn url(store: &str, dir: &tempfile::TempDir) -> String {

@@ -6,9 +6,8 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use session_actix::core::{
-    CookieDriver, CookieRead, Key, Record, SessionDriver, SessionId, Timestamp,
-};
+use session_actix::driver::{CookieRead, Record, SessionDriver, SessionId, Timestamp};
+use session_actix::{CookieDriver, CookieKey};
 use session_bench::fixtures::typical_record as typical_record_at;
 
 fn typical_record() -> Record {
@@ -37,7 +36,7 @@ fn records(c: &mut Criterion) {
 
 fn cookies(c: &mut Criterion) {
     let now = Timestamp::from_secs(1_700_000_000);
-    let driver = CookieDriver::new("session", Key::from_secret(&[7; 32]).unwrap());
+    let driver = CookieDriver::new("session", CookieKey::from_secret(&[7; 32]).unwrap());
     let record = typical_record();
     let id = SessionId::generate();
     let sealed = driver.write_cookie(&id, &record).unwrap();

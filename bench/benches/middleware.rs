@@ -92,7 +92,7 @@ fn requests(c: &mut Criterion) {
 
     // Ours: the testbed's routes and settings, with the memory driver and
     // with the cookie driver (a random key for the run).
-    let key = session_actix::Key::generate().to_hex();
+    let key = session_actix::CookieKey::generate().to_hex();
     for args in [
         vec!["--store", "memory"],
         vec!["--store", "cookie", "--key", &key],

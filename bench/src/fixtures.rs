@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use serde_json::json;
-use session_actix::core::{Record, Timestamp};
+use session_actix::driver::{Record, Timestamp};
 
 /// A small typical session: a user id, a name, a CSRF token, a counter and
 /// one flash message (about 200 bytes as JSON), stored at `now` with a two

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::cookie::{Cookie, SameSite};
-use session_core::{Clock, ExpiryPolicy, SessionDriver, SystemClock, Timestamp};
+use session_core::driver::{Clock, ExpiryPolicy, SessionDriver, SystemClock, Timestamp};
 
 use crate::error::ConfigError;
 use crate::middleware::SessionMiddleware;
@@ -14,10 +14,13 @@ use crate::middleware::SessionMiddleware;
 /// A function that shapes the cookie just before it is sent (Vapor's
 /// `cookieFactory`): add attributes, change the path, and so on. It runs on
 /// cookies that set a session, not on removal cookies.
-pub type CookieHook = Arc<dyn Fn(&mut Cookie<'static>) + Send + Sync>;
+pub(crate) type CookieHook = Arc<dyn Fn(&mut Cookie<'static>) + Send + Sync>;
 
 /// The checked settings, shared by every worker.
 pub(crate) struct Config {
+    /// The name handlers reach this middleware's session by; `None` for the
+    /// default one.
+    pub(crate) name: Option<String>,
     pub(crate) driver: Arc<dyn SessionDriver>,
     pub(crate) cookie_name: String,
     pub(crate) path: String,
@@ -102,6 +105,7 @@ impl Config {
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
+            .field("name", &self.name)
             .field("driver", &self.driver.name())
             .field("cookie_name", &self.cookie_name)
             .field("path", &self.path)
@@ -135,6 +139,7 @@ impl fmt::Debug for Config {
 /// ```
 #[must_use = "call .build() to get the middleware"]
 pub struct SessionMiddlewareBuilder {
+    name: Option<String>,
     driver: Arc<dyn SessionDriver>,
     cookie_name: String,
     path: String,
@@ -160,6 +165,7 @@ impl fmt::Debug for SessionMiddlewareBuilder {
 impl SessionMiddlewareBuilder {
     pub(crate) fn new(driver: Arc<dyn SessionDriver>) -> Self {
         Self {
+            name: None,
             driver,
             cookie_name: "session".to_owned(),
             path: "/".to_owned(),
@@ -172,6 +178,18 @@ impl SessionMiddlewareBuilder {
             hook: None,
             clock: Arc::new(SystemClock),
         }
+    }
+
+    /// Names this middleware, so that it can wrap a route beside another one
+    /// (say a long-lived cookie session for preferences beside the sign-in
+    /// session). Handlers reach its session as [`Named<M>`](crate::Named)
+    /// with `M::NAME` equal to `name`, or with
+    /// [`SessionExt::named_session`](crate::SessionExt::named_session); a
+    /// plain `Session` is the unnamed middleware's. Give each middleware on
+    /// a route its own cookie name too. Default: unnamed.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
     }
 
     /// The cookie's name. Default `session`. A `__Host-` prefix makes the
@@ -263,7 +281,8 @@ impl SessionMiddlewareBuilder {
     }
 
     /// Where the middleware reads the time. Default the system clock; tests
-    /// pass a [`session_core::ManualClock`] to move time without sleeping.
+    /// pass a [`ManualClock`](crate::driver::ManualClock) to move time
+    /// without sleeping.
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Arc::new(clock);
         self
@@ -273,6 +292,7 @@ impl SessionMiddlewareBuilder {
     pub fn build(self) -> Result<SessionMiddleware, ConfigError> {
         self.validate()?;
         let mut config = Config {
+            name: self.name,
             driver: self.driver,
             cookie_name: self.cookie_name,
             path: self.path,
@@ -371,7 +391,8 @@ fn check_attribute(attribute: &'static str, value: &str) -> Result<(), ConfigErr
 
 #[cfg(test)]
 mod tests {
-    use session_core::{ManualClock, MemoryDriver};
+    use session_core::driver::ManualClock;
+    use session_core::MemoryDriver;
 
     use super::*;
 

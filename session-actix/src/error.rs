@@ -1,39 +1,6 @@
-//! Errors of the actix-web face of the sessions.
+//! The errors of building the middleware: settings that cannot work.
 
-use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, ResponseError};
-use session_core::{DriverError, SessionError, SettingsError};
-
-/// An error a handler can meet when using the session.
-///
-/// It implements [`ResponseError`], so `?` works in handlers that return
-/// `actix_web::Result`. Every variant answers an opaque 500: the cause goes to
-/// the logs, never to the client. Match on [`Error::Session`] to answer
-/// something else (for example a 409 when a value is not an integer).
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum Error {
-    /// A data API error (wrong type, not an integer, read-only ...).
-    #[error(transparent)]
-    Session(#[from] SessionError),
-    /// The session store failed while loading the session.
-    #[error("the session store failed: {0}")]
-    Store(#[from] DriverError),
-    /// A session was requested on a route that `SessionMiddleware` does not
-    /// wrap.
-    #[error("no session on this request: wrap the App, scope or resource with SessionMiddleware (`.wrap(session_middleware)`) before taking Session in a handler")]
-    MissingMiddleware,
-}
-
-impl ResponseError for Error {
-    fn status_code(&self) -> StatusCode {
-        StatusCode::INTERNAL_SERVER_ERROR
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        HttpResponse::InternalServerError().finish()
-    }
-}
+use session_core::driver::SettingsError;
 
 /// A setting that cannot work, reported when the middleware is built.
 ///
@@ -104,4 +71,13 @@ pub enum StartupError {
     /// A cookie or expiry setting is unusable.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// A cookie or expiry setting read from the environment is unusable.
+    #[error("{variable}: {source}")]
+    Variable {
+        /// The environment variable to change, such as `SESSION_COOKIE_NAME`.
+        variable: &'static str,
+        /// What is wrong with it.
+        #[source]
+        source: ConfigError,
+    },
 }

@@ -3,9 +3,8 @@
 use actix_web::dev::ServiceRequest;
 use actix_web::HttpRequest;
 use futures_util::future::LocalBoxFuture;
-
-use crate::error::Error;
-use crate::session::{load, ReadonlySession, Session};
+use session_core::__private::load_as;
+use session_core::{ReadonlySession, Session, SessionError};
 
 /// Gets the request's session from an [`HttpRequest`] or, in a middleware
 /// placed inside [`SessionMiddleware`], a [`ServiceRequest`].
@@ -23,29 +22,49 @@ use crate::session::{load, ReadonlySession, Session};
 /// [`SessionMiddleware`]: crate::SessionMiddleware
 pub trait SessionExt {
     /// The session, loaded on first use (one store read per request).
-    fn session(&self) -> LocalBoxFuture<'static, Result<Session, Error>>;
+    fn session(&self) -> LocalBoxFuture<'static, Result<Session, SessionError>>;
 
     /// A read-only view of the session; see [`ReadonlySession`].
-    fn readonly_session(&self) -> LocalBoxFuture<'static, Result<ReadonlySession, Error>>;
+    fn readonly_session(&self) -> LocalBoxFuture<'static, Result<ReadonlySession, SessionError>>;
+
+    /// The session of the middleware built with `.name(name)`; see
+    /// [`Named`](crate::Named).
+    fn named_session(
+        &self,
+        name: &'static str,
+    ) -> LocalBoxFuture<'static, Result<Session, SessionError>>;
 }
 
 impl SessionExt for HttpRequest {
-    fn session(&self) -> LocalBoxFuture<'static, Result<Session, Error>> {
-        Box::pin(load(self.clone(), true))
+    fn session(&self) -> LocalBoxFuture<'static, Result<Session, SessionError>> {
+        Box::pin(load_as(self.clone(), None))
     }
 
-    fn readonly_session(&self) -> LocalBoxFuture<'static, Result<ReadonlySession, Error>> {
-        let req = self.clone();
-        Box::pin(async move { Ok(ReadonlySession::from_session(load(req, false).await?)) })
+    fn readonly_session(&self) -> LocalBoxFuture<'static, Result<ReadonlySession, SessionError>> {
+        Box::pin(load_as(self.clone(), None))
+    }
+
+    fn named_session(
+        &self,
+        name: &'static str,
+    ) -> LocalBoxFuture<'static, Result<Session, SessionError>> {
+        Box::pin(load_as(self.clone(), Some(name)))
     }
 }
 
 impl SessionExt for ServiceRequest {
-    fn session(&self) -> LocalBoxFuture<'static, Result<Session, Error>> {
+    fn session(&self) -> LocalBoxFuture<'static, Result<Session, SessionError>> {
         self.request().session()
     }
 
-    fn readonly_session(&self) -> LocalBoxFuture<'static, Result<ReadonlySession, Error>> {
+    fn readonly_session(&self) -> LocalBoxFuture<'static, Result<ReadonlySession, SessionError>> {
         self.request().readonly_session()
+    }
+
+    fn named_session(
+        &self,
+        name: &'static str,
+    ) -> LocalBoxFuture<'static, Result<Session, SessionError>> {
+        self.request().named_session(name)
     }
 }

@@ -9,15 +9,15 @@ use std::task::{ready, Context, Poll};
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
-use actix_web::http::header::{HeaderMap, HeaderValue, COOKIE, SET_COOKIE};
-use actix_web::{HttpMessage, HttpResponse};
+use actix_web::http::header::{HeaderValue, SET_COOKIE};
+use actix_web::HttpResponse;
 use futures_util::future::LocalBoxFuture;
-use session_core::lifecycle::{self, CookieAction, PendingCommit, Rejected};
-use session_core::SessionDriver;
-use tokio::sync::OnceCell;
+use session_core::__private::{
+    insert_slot, prepare_commit, CookieAction, PendingCommit, Slot, Source,
+};
+use session_core::driver::{ExpiryPolicy, SessionDriver, Timestamp};
 
 use crate::config::{Config, SessionMiddlewareBuilder};
-use crate::error::Error;
 
 /// Session middleware for an `App`, a `scope` or a resource.
 ///
@@ -105,54 +105,33 @@ where
 }
 
 /// The per-worker service made by [`SessionMiddleware`].
-#[doc(hidden)]
 pub struct SessionService<S> {
     service: S,
     config: Arc<Config>,
 }
 
-/// What the middleware leaves in the request for extractors.
-pub(crate) struct Slot {
-    pub(crate) config: Arc<Config>,
-    /// Whether the request carried our cookie (so a removal is worth sending).
-    pub(crate) had_cookie: std::cell::Cell<bool>,
-    session: OnceCell<session_core::Session>,
-}
+/// The middleware's settings, as the request's session slot sees them.
+pub(crate) struct Shared(Arc<Config>);
 
-impl Slot {
-    /// The session, loaded on first use: one store read per request at most.
-    pub(crate) async fn session(
-        &self,
-        headers: &HeaderMap,
-    ) -> Result<session_core::Session, Error> {
-        let session = self
-            .session
-            .get_or_try_init(|| async {
-                let cookie = find_cookie(headers, &self.config.cookie_name);
-                self.had_cookie.set(cookie.is_some());
-                let now = self.config.now();
-                let loaded = lifecycle::load(self.config.driver.as_ref(), cookie, self.config.policy, now).await;
-                match loaded {
-                    Ok((session, rejected)) => {
-                        match rejected {
-                            Some(Rejected::Invalid(reason)) => {
-                                tracing::warn!(driver = self.config.driver.name(), reason, "rejected a session cookie; starting a fresh session");
-                            }
-                            Some(Rejected::Unknown) => {
-                                tracing::warn!(driver = self.config.driver.name(), "session cookie names no live session (unknown or expired); starting a fresh session");
-                            }
-                            _ => {}
-                        }
-                        Ok(session)
-                    }
-                    Err(e) => {
-                        tracing::error!(driver = self.config.driver.name(), error = %e, "loading the session failed");
-                        Err(Error::Store(e))
-                    }
-                }
-            })
-            .await?;
-        Ok(session.clone())
+impl Source for Shared {
+    fn name(&self) -> Option<&str> {
+        self.0.name.as_deref()
+    }
+
+    fn driver(&self) -> &dyn SessionDriver {
+        self.0.driver.as_ref()
+    }
+
+    fn cookie_name(&self) -> &str {
+        &self.0.cookie_name
+    }
+
+    fn policy(&self) -> ExpiryPolicy {
+        self.0.policy
+    }
+
+    fn now(&self) -> Timestamp {
+        self.0.now()
     }
 }
 
@@ -168,12 +147,8 @@ where
     actix_service::forward_ready!(service);
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
-        let slot = Rc::new(Slot {
-            config: Arc::clone(&self.config),
-            had_cookie: std::cell::Cell::new(false),
-            session: OnceCell::new(),
-        });
-        req.extensions_mut().insert(Rc::clone(&slot));
+        let slot = Rc::new(Slot::new(Shared(Arc::clone(&self.config))));
+        insert_slot(&req, Rc::clone(&slot) as Rc<Slot<dyn Source>>);
         SessionFuture {
             state: State::Handler {
                 fut: self.service.call(req),
@@ -189,7 +164,6 @@ pin_project_lite::pin_project! {
     ///
     /// A named future instead of a boxed one, so that a request whose
     /// handler never takes the session allocates nothing for it.
-    #[doc(hidden)]
     pub struct SessionFuture<F, B> {
         #[pin]
         state: State<F, B>,
@@ -203,7 +177,7 @@ pin_project_lite::pin_project! {
         Handler {
             #[pin]
             fut: F,
-            slot: Option<Rc<Slot>>,
+            slot: Option<Rc<Slot<Shared>>>,
         },
         // The handler used the session; committing it.
         Commit {
@@ -239,7 +213,7 @@ where
             tracing::debug!("handler answered a server error; session changes are not committed");
             return Poll::Ready(Ok(res.map_into_left_body()));
         }
-        let Some(pending) = lifecycle::prepare_commit(session, slot.config.now()) else {
+        let Some(pending) = prepare_commit(session, slot.source.0.now()) else {
             // Nothing to store (an unchanged read): no commit to set up.
             return Poll::Ready(Ok(res.map_into_left_body()));
         };
@@ -255,11 +229,11 @@ where
 /// Commits the request's session and puts the cookie on the response, or
 /// turns it into an opaque 500 if the store fails.
 async fn commit<B>(
-    slot: Rc<Slot>,
+    slot: Rc<Slot<Shared>>,
     pending: PendingCommit,
     mut res: ServiceResponse<B>,
 ) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
-    let config = &slot.config;
+    let config = &slot.source.0;
     match pending.run(config.driver.as_ref()).await {
         Ok(CookieAction::Keep) => {}
         Ok(CookieAction::Set { value, expires_at }) => {
@@ -289,84 +263,5 @@ fn append_cookie<B>(res: &mut ServiceResponse<B>, cookie: &str) {
         Err(_) => {
             tracing::error!("the session cookie is not a valid header value; check the cookie hook")
         }
-    }
-}
-
-/// The value of the first cookie called `name` in the request's `Cookie`
-/// headers. Parsed by hand, on bytes, and leniently: a malformed neighbour
-/// cookie is skipped instead of hiding ours.
-pub(crate) fn find_cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
-    let name = name.as_bytes();
-    let mut found: Option<&'h str> = None;
-    let mut duplicates = 0usize;
-    for header in headers.get_all(COOKIE) {
-        for pair in header.as_bytes().split(|&b| b == b';') {
-            let Some(eq) = pair.iter().position(|&b| b == b'=') else {
-                continue;
-            };
-            if pair[..eq].trim_ascii() != name {
-                continue;
-            }
-            if found.is_some() {
-                duplicates += 1;
-                continue;
-            }
-            let v = pair[eq + 1..].trim_ascii();
-            let v = v
-                .strip_prefix(b"\"")
-                .and_then(|v| v.strip_suffix(b"\""))
-                .unwrap_or(v);
-            // Not text at all: hand the driver an empty value, which it
-            // rejects (a fresh session and a warning), rather than ignore it.
-            found = Some(std::str::from_utf8(v).unwrap_or(""));
-        }
-    }
-    if duplicates > 0 {
-        tracing::warn!(
-            duplicates,
-            "the request carries the session cookie more than once; using the first"
-        );
-    }
-    found
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn headers(values: &[&str]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for v in values {
-            h.append(COOKIE, HeaderValue::from_str(v).unwrap());
-        }
-        h
-    }
-
-    #[test]
-    fn finds_our_cookie_among_malformed_neighbours() {
-        let h = headers(&["junk; =x; a=b;;", "other=%%%; session=abc ; z"]);
-        assert_eq!(find_cookie(&h, "session"), Some("abc"));
-        assert_eq!(find_cookie(&headers(&["sessionx=1"]), "session"), None);
-        assert_eq!(
-            find_cookie(&headers(&[" session = \"quoted\" "]), "session"),
-            Some("quoted")
-        );
-        let mut odd = HeaderMap::new();
-        odd.append(
-            COOKIE,
-            HeaderValue::from_bytes(b"a=\xff\xfe; session=abc").unwrap(),
-        );
-        assert_eq!(
-            find_cookie(&odd, "session"),
-            Some("abc"),
-            "an odd neighbour"
-        );
-        let mut bad = HeaderMap::new();
-        bad.append(COOKIE, HeaderValue::from_bytes(b"session=\xff").unwrap());
-        assert_eq!(find_cookie(&bad, "session"), Some(""), "ours, not text");
-        assert_eq!(
-            find_cookie(&headers(&["session=one; session=two"]), "session"),
-            Some("one")
-        );
     }
 }

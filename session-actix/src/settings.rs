@@ -3,13 +3,13 @@
 
 use std::time::Duration;
 
+use actix_web::cookie::SameSite;
 use serde::Deserialize;
-use session_core::settings::{DriverRegistry, DriverSettings, SettingsError};
+use session_core::driver::{DriverRegistry, DriverSettings, SettingsError};
 
 use crate::config::SessionMiddlewareBuilder;
-use crate::error::StartupError;
+use crate::error::{ConfigError, StartupError};
 use crate::middleware::SessionMiddleware;
-use crate::SameSite;
 
 /// Everything needed to build the middleware, deserializable with serde
 /// (from TOML, JSON, YAML ...) or read from `SESSION_*` environment variables.
@@ -19,7 +19,7 @@ use crate::SameSite;
 ///
 /// ```
 /// # actix_web::rt::System::new().block_on(async {
-/// use session_actix::{DriverRegistry, SessionSettings};
+/// use session_actix::SessionSettings;
 ///
 /// let settings: SessionSettings = serde_json::from_str(r#"{
 ///     "driver": "memory",
@@ -27,13 +27,20 @@ use crate::SameSite;
 ///     "idle_timeout_secs": 1800,
 ///     "same_site": "strict"
 /// }"#).unwrap();
-/// let sessions = settings.build(&DriverRegistry::with_builtins()).await.unwrap();
+/// let sessions = settings.build().await.unwrap();
 /// # let _ = sessions;
 /// # });
 /// ```
 ///
+/// With nothing set, the settings are the builder's defaults on the memory
+/// driver, so `SessionSettings::from_env()?.build().await?` works on a
+/// machine with no `SESSION_*` variable at all. An error about a setting
+/// that came from the environment names the variable (`SESSION_KEY`,
+/// `SESSION_COOKIE_NAME` ...), one from serde the field.
+///
 /// Environment variables, besides the driver's (`SESSION_DRIVER`,
-/// `SESSION_URL` ..., see [`DriverSettings`]): `SESSION_COOKIE_NAME`,
+/// `SESSION_URL` ..., see [`DriverSettings`]): `SESSION_NAME` (see
+/// [`SessionMiddlewareBuilder::name`]), `SESSION_COOKIE_NAME`,
 /// `SESSION_PATH`, `SESSION_DOMAIN`, `SESSION_SECURE`, `SESSION_HTTP_ONLY`,
 /// `SESSION_SAME_SITE` (`lax`, `strict`, `none`), `SESSION_IDLE_TIMEOUT_SECS`,
 /// `SESSION_ABSOLUTE_TIMEOUT_SECS`, `SESSION_REFRESH_AFTER_SECS`,
@@ -41,6 +48,10 @@ use crate::SameSite;
 #[derive(Clone, Debug, Default, Deserialize)]
 #[non_exhaustive]
 pub struct SessionSettings {
+    /// The middleware's name, for a route with several session middlewares
+    /// (see [`SessionMiddlewareBuilder::name`]).
+    #[serde(default)]
+    pub name: Option<String>,
     /// The cookie's name.
     #[serde(default)]
     pub cookie_name: Option<String>,
@@ -74,6 +85,9 @@ pub struct SessionSettings {
     /// The driver and its settings.
     #[serde(flatten)]
     pub driver: DriverSettings,
+    /// Read from `SESSION_*` variables, so errors name those.
+    #[serde(skip)]
+    from_env: bool,
 }
 
 impl SessionSettings {
@@ -86,7 +100,10 @@ impl SessionSettings {
     pub fn from_vars(
         vars: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, StartupError> {
-        let mut s = Self::default();
+        let mut s = Self {
+            from_env: true,
+            ..Self::default()
+        };
         let mut rest = Vec::new();
         for (name, value) in vars {
             let flag = |v: &str| parse_bool(&name, v);
@@ -97,6 +114,7 @@ impl SessionSettings {
                 })
             };
             match name.as_str() {
+                "SESSION_NAME" => s.name = Some(value),
                 "SESSION_COOKIE_NAME" => s.cookie_name = Some(value),
                 "SESSION_PATH" => s.path = Some(value),
                 "SESSION_DOMAIN" => s.domain = Some(value),
@@ -114,9 +132,15 @@ impl SessionSettings {
         Ok(s)
     }
 
-    /// Builds the driver through `registry`, then the middleware, checking
-    /// every setting.
-    pub async fn build(
+    /// Builds the driver (one of those compiled in by cargo features), then
+    /// the middleware, checking every setting.
+    pub async fn build(self) -> Result<SessionMiddleware, StartupError> {
+        self.build_with(&DriverRegistry::with_builtins()).await
+    }
+
+    /// [`build`](Self::build) with the drivers of `registry`, for custom
+    /// drivers registered by name.
+    pub async fn build_with(
         mut self,
         registry: &DriverRegistry,
     ) -> Result<SessionMiddleware, StartupError> {
@@ -134,7 +158,7 @@ impl SessionSettings {
             Some("none") => Some(SameSite::None),
             Some(_) => {
                 return Err(SettingsError::Invalid {
-                    setting: "same_site".into(),
+                    setting: self.setting_name("same_site"),
                     reason: "one of lax, strict, none".into(),
                 }
                 .into())
@@ -143,6 +167,9 @@ impl SessionSettings {
         let driver = registry.build(&self.driver).await?;
         let mut b: SessionMiddlewareBuilder =
             SessionMiddleware::builder_dyn(driver).cookie_name(cookie_name);
+        if let Some(v) = self.name.take() {
+            b = b.name(v);
+        }
         if let Some(v) = self.path {
             b = b.path(v);
         }
@@ -170,7 +197,41 @@ impl SessionSettings {
         if let Some(v) = self.browser_session {
             b = b.browser_session(v);
         }
-        Ok(b.build()?)
+        b.build().map_err(|source| match self.from_env {
+            true => StartupError::Variable {
+                variable: variable_of(&source),
+                source,
+            },
+            false => StartupError::Config(source),
+        })
+    }
+
+    fn setting_name(&self, field: &str) -> String {
+        if self.from_env {
+            format!("SESSION_{}", field.to_ascii_uppercase())
+        } else {
+            field.to_owned()
+        }
+    }
+}
+
+/// The environment variable whose value a builder error is about.
+fn variable_of(error: &ConfigError) -> &'static str {
+    match error {
+        ConfigError::CookieAttribute {
+            attribute: "domain",
+            ..
+        } => "SESSION_DOMAIN",
+        ConfigError::CookieAttribute { .. } => "SESSION_PATH",
+        ConfigError::Timeout {
+            which: "absolute", ..
+        } => "SESSION_ABSOLUTE_TIMEOUT_SECS",
+        ConfigError::Timeout { .. } => "SESSION_IDLE_TIMEOUT_SECS",
+        ConfigError::RefreshInterval { .. } => "SESSION_REFRESH_AFTER_SECS",
+        ConfigError::NeedsSecure(_) => "SESSION_SECURE",
+        ConfigError::CookieName(_)
+        | ConfigError::DriverCookieName { .. }
+        | ConfigError::HostPrefix(_) => "SESSION_COOKIE_NAME",
     }
 }
 

@@ -5,18 +5,18 @@
 pub use actix_web::dev::Payload;
 pub use actix_web::{FromRequest, HttpRequest};
 pub use futures_util::future::LocalBoxFuture;
+pub use session_core::__private::Handle;
 
-use crate::error::Error;
-use crate::session::{load, Session};
+use session_core::__private::load_as;
+use session_core::SessionError;
 
 /// Extracts the request's session as a typed view: `wrap` turns the session
-/// handle (writable or read-only) into the view. The same single store read
-/// as taking [`Session`].
-pub fn extract<V: 'static>(
+/// handle (a `Session` or a `ReadonlySession`) into the view. The same
+/// single store read as taking the handle itself.
+pub fn extract<H: Handle + 'static, V: 'static>(
     req: &HttpRequest,
-    writable: bool,
-    wrap: fn(Session) -> V,
-) -> LocalBoxFuture<'static, Result<V, Error>> {
+    wrap: fn(H) -> V,
+) -> LocalBoxFuture<'static, Result<V, SessionError>> {
     let req = req.clone();
-    Box::pin(async move { load(req, writable).await.map(wrap) })
+    Box::pin(async move { load_as(req, None).await.map(wrap) })
 }

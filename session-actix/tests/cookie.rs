@@ -8,9 +8,8 @@ use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::header::{COOKIE, SET_COOKIE};
 use actix_web::http::StatusCode;
 use actix_web::{test, web, App, HttpResponse};
-use session_actix::{
-    ConfigError, CookieDriver, Key, ManualClock, Session, SessionMiddleware, Timestamp,
-};
+use session_actix::driver::{ManualClock, Timestamp};
+use session_actix::{ConfigError, CookieDriver, CookieKey, Session, SessionMiddleware};
 
 const T0: u64 = 1_700_000_000;
 
@@ -29,8 +28,8 @@ async fn logout(s: Session) -> actix_web::Result<HttpResponse> {
     Ok(HttpResponse::NoContent().finish())
 }
 
-fn key(byte: u8) -> Key {
-    Key::from_secret(&[byte; 32]).unwrap()
+fn key(byte: u8) -> CookieKey {
+    CookieKey::from_secret(&[byte; 32]).unwrap()
 }
 
 async fn app(

@@ -15,7 +15,7 @@ use session_actix::{Level, ReadonlySession, Session, SessionMiddleware};
 type Res = actix_web::Result<HttpResponse>;
 type Response = ServiceResponse<actix_web::body::EitherBody<actix_web::body::BoxBody>>;
 
-fn seen(s: &Session) -> Res {
+fn seen(s: &ReadonlySession) -> Res {
     Ok(HttpResponse::Ok().json(s.flash_messages().all()))
 }
 async fn flash(s: Session, p: web::Path<(String, i64)>) -> Res {

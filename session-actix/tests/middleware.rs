@@ -6,14 +6,15 @@ mod common;
 use std::time::Duration;
 
 use actix_web::body::MessageBody;
+use actix_web::cookie::SameSite;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::header::{COOKIE, SET_COOKIE};
 use actix_web::http::StatusCode;
 use actix_web::{test, web, App, HttpRequest, HttpResponse};
 use common::{Calls, TestDriver};
+use session_actix::driver::{ManualClock, Timestamp};
 use session_actix::{
-    ManualClock, ReadonlySession, SameSite, Session, SessionError, SessionExt, SessionMiddleware,
-    SessionMiddlewareBuilder, Timestamp,
+    ReadonlySession, Session, SessionExt, SessionMiddleware, SessionMiddlewareBuilder,
 };
 
 const T0: u64 = 1_700_000_000;
@@ -51,12 +52,9 @@ async fn fail(s: Session) -> actix_web::Result<HttpResponse> {
     s.put("failed", true)?;
     Ok(HttpResponse::InternalServerError().finish())
 }
+// `s.put(..)` does not compile: tests/ui/fail/readonly_session_writes.rs.
 async fn readonly(s: ReadonlySession) -> String {
-    let refused = matches!(
-        s.put("x", 1),
-        Err(session_actix::Error::Session(SessionError::Readonly))
-    );
-    format!("{} {}", s.get_or::<i64>("n", 0).unwrap(), refused)
+    format!("{} {}", s.get_or::<i64>("n", 0).unwrap(), s.is_stored())
 }
 async fn via_ext(req: HttpRequest) -> actix_web::Result<String> {
     let s = req.session().await?;
@@ -217,7 +215,7 @@ async fn reads_cost_one_load_and_write_nothing() {
 async fn unknown_ids_are_never_adopted() {
     let d = TestDriver::default();
     let app = app!(builder(&d).build().unwrap());
-    let planted = session_actix::SessionId::generate().to_string();
+    let planted = session_actix::driver::SessionId::generate().to_string();
     let res = test::call_service(&app, req("POST", "/write", Some(&planted)).to_request()).await;
     assert_eq!(res.status(), StatusCode::OK);
     let issued = cookie_value(&res).unwrap();
@@ -376,7 +374,7 @@ async fn store_failures_answer_an_opaque_500_and_keep_the_clients_cookie() {
 }
 
 #[actix_web::test]
-async fn readonly_session_refuses_writes_and_never_commits() {
+async fn readonly_session_reads_and_never_commits() {
     let d = TestDriver::default();
     let clock = ManualClock::new(Timestamp::from_secs(T0));
     let app = app!(builder(&d).clock(clock.clone()).build().unwrap());
@@ -540,4 +538,157 @@ async fn parallel_increments_of_two_keys_all_land() {
         let r = req("GET", &format!("/get/{key}"), Some(&id)).to_request();
         assert_eq!(body(test::call_service(&app, r).await).await, "40");
     }
+}
+
+// Several sessions on one route.
+
+struct Prefs;
+impl session_actix::SessionName for Prefs {
+    const NAME: &'static str = "prefs";
+}
+struct Nowhere;
+impl session_actix::SessionName for Nowhere {
+    const NAME: &'static str = "nowhere";
+}
+
+async fn both(s: Session, prefs: session_actix::Named<Prefs>) -> actix_web::Result<String> {
+    let visits = s.increment("n", 1)?;
+    let theme: String = prefs.get_or("theme", "light".to_owned())?;
+    prefs.put("theme", "dark")?;
+    Ok(format!("{visits} {theme}"))
+}
+async fn prefs_only(
+    prefs: session_actix::Named<Prefs, ReadonlySession>,
+) -> actix_web::Result<String> {
+    Ok(prefs.get_or("theme", String::new())?)
+}
+async fn prefs_via_ext(req: HttpRequest) -> actix_web::Result<String> {
+    let prefs = req.named_session(Prefs::NAME).await?;
+    Ok(prefs.get_or("theme", String::new())?)
+}
+async fn missing(s: session_actix::Named<Nowhere>) -> actix_web::Result<String> {
+    Ok(s.get_or("theme", String::new())?)
+}
+
+/// The value of the cookie called `name` among a response's `Set-Cookie`s.
+fn named_cookie<B>(res: &ServiceResponse<B>, name: &str) -> Option<String> {
+    set_cookies(res).iter().find_map(|c| {
+        let (pair, _) = c.split_once(';').unwrap_or((c, ""));
+        pair.strip_prefix(&format!("{name}=")).map(str::to_owned)
+    })
+}
+
+use session_actix::SessionName as _;
+
+#[actix_web::test]
+async fn two_middlewares_on_one_route_keep_two_sessions() {
+    let main = TestDriver::default();
+    let prefs = TestDriver::default();
+    let app = test::init_service(
+        App::new()
+            .wrap(builder(&main).build().unwrap())
+            .wrap(
+                builder(&prefs)
+                    .name(Prefs::NAME)
+                    .cookie_name("prefs")
+                    .build()
+                    .unwrap(),
+            )
+            .route("/both", web::post().to(both))
+            .route("/prefs", web::get().to(prefs_only))
+            .route("/prefs-ext", web::get().to(prefs_via_ext))
+            .route("/read", web::get().to(read))
+            .route("/missing", web::get().to(missing)),
+    )
+    .await;
+
+    let res = test::call_service(&app, req("POST", "/both", None).to_request()).await;
+    let session = named_cookie(&res, "session").expect("the default session's cookie");
+    let theme = named_cookie(&res, "prefs").expect("the named session's cookie");
+    assert_ne!(session, theme, "two sessions, two ids");
+    assert_eq!(body(res).await, "1 light");
+    assert_eq!(Calls::get(&main.calls.create), 1);
+    assert_eq!(Calls::get(&prefs.calls.create), 1);
+
+    let cookies = format!("session={session}; prefs={theme}");
+    let both_again = test::TestRequest::post()
+        .uri("/both")
+        .insert_header((COOKIE, cookies.clone()))
+        .to_request();
+    assert_eq!(
+        body(test::call_service(&app, both_again).await).await,
+        "2 dark"
+    );
+
+    // A handler that takes one session loads only that one.
+    let (main_loads, prefs_loads) = (Calls::get(&main.calls.load), Calls::get(&prefs.calls.load));
+    let read_prefs = test::TestRequest::get()
+        .uri("/prefs")
+        .insert_header((COOKIE, cookies.clone()))
+        .to_request();
+    let res = test::call_service(&app, read_prefs).await;
+    assert!(
+        set_cookies(&res).is_empty(),
+        "a read-only named session never commits"
+    );
+    assert_eq!(body(res).await, "dark");
+    assert_eq!(Calls::get(&main.calls.load), main_loads);
+    assert_eq!(Calls::get(&prefs.calls.load), prefs_loads + 1);
+    let via_ext = test::TestRequest::get()
+        .uri("/prefs-ext")
+        .insert_header((COOKIE, cookies.clone()))
+        .to_request();
+    assert_eq!(body(test::call_service(&app, via_ext).await).await, "dark");
+    let read_main = test::TestRequest::get()
+        .uri("/read")
+        .insert_header((COOKIE, cookies.clone()))
+        .to_request();
+    assert_eq!(body(test::call_service(&app, read_main).await).await, "2");
+    assert_eq!(Calls::get(&prefs.calls.load), prefs_loads + 2);
+
+    // A name no middleware on the route has: the loud missing-middleware 500.
+    let res = test::call_service(&app, req("GET", "/missing", None).to_request()).await;
+    assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(body(res).await.is_empty(), "the 500 is opaque");
+}
+
+#[actix_web::test]
+async fn the_inner_of_two_same_name_middlewares_serves_the_route() {
+    let outer = TestDriver::default();
+    let inner = TestDriver::default();
+    let app = test::init_service(
+        App::new().wrap(builder(&outer).build().unwrap()).service(
+            web::scope("/inner")
+                .wrap(builder(&inner).build().unwrap())
+                .route("/write", web::post().to(write)),
+        ),
+    )
+    .await;
+    let res = test::call_service(&app, req("POST", "/inner/write", None).to_request()).await;
+    assert_eq!(
+        set_cookies(&res).len(),
+        1,
+        "one cookie: the inner session's"
+    );
+    assert_eq!(Calls::get(&inner.calls.create), 1);
+    assert_eq!(
+        outer.calls.total(),
+        0,
+        "the outer middleware was never used"
+    );
+}
+
+#[actix_web::test]
+async fn a_plain_session_needs_the_unnamed_middleware() {
+    let d = TestDriver::default();
+    let app = test::init_service(
+        App::new()
+            .wrap(builder(&d).name("prefs").build().unwrap())
+            .route("/write", web::post().to(write)),
+    )
+    .await;
+    let res = test::call_service(&app, req("POST", "/write", None).to_request()).await;
+    assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(set_cookies(&res).is_empty());
+    assert_eq!(d.calls.total(), 0);
 }

@@ -6,10 +6,8 @@ use std::sync::Arc;
 
 use actix_web::http::header::SET_COOKIE;
 use actix_web::{test, web, App};
-use session_actix::{
-    DriverRegistry, DriverSettings, Session, SessionDriver, SessionSettings, SettingsError,
-    StartupError,
-};
+use session_actix::driver::{DriverRegistry, DriverSettings, SessionDriver, SettingsError};
+use session_actix::{Session, SessionSettings, StartupError};
 
 fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs
@@ -33,10 +31,7 @@ async fn env_settings_build_a_working_middleware() {
         ("HOME", "/root"),
     ]))
     .unwrap();
-    let mw = settings
-        .build(&DriverRegistry::with_builtins())
-        .await
-        .unwrap();
+    let mw = settings.build().await.unwrap();
     let app = test::init_service(App::new().wrap(mw).route("/", web::post().to(write))).await;
     let res = test::call_service(&app, test::TestRequest::post().uri("/").to_request()).await;
     let cookie = res
@@ -57,7 +52,11 @@ async fn env_settings_build_a_working_middleware() {
 #[actix_web::test]
 async fn startup_errors_name_what_is_wrong() {
     let reg = DriverRegistry::with_builtins();
-    let e = SessionSettings::from_vars(vars(&[("SESSION_COOKIE_NAME", "x")])).unwrap_err();
+    // SESSION_DRIVER defaults to memory; an empty one is named.
+    let s = SessionSettings::from_vars(vars(&[("SESSION_COOKIE_NAME", "x")])).unwrap();
+    assert_eq!(s.driver.driver, "memory");
+    assert!(s.build().await.is_ok());
+    let e = SessionSettings::from_vars(vars(&[("SESSION_DRIVER", "")])).unwrap_err();
     assert!(e.to_string().contains("SESSION_DRIVER"), "{e}");
     let e = SessionSettings::from_vars(vars(&[
         ("SESSION_DRIVER", "memory"),
@@ -67,7 +66,7 @@ async fn startup_errors_name_what_is_wrong() {
     assert!(e.to_string().contains("SESSION_SECURE"), "{e}");
 
     let s = SessionSettings::from_vars(vars(&[("SESSION_DRIVER", "mongo")])).unwrap();
-    let e = s.build(&reg).await.unwrap_err();
+    let e = s.build_with(&reg).await.unwrap_err();
     assert!(matches!(
         e,
         StartupError::Settings(SettingsError::UnknownDriver { .. })
@@ -77,7 +76,7 @@ async fn startup_errors_name_what_is_wrong() {
     let s: SessionSettings =
         serde_json::from_str(r#"{"driver":"memory","same_site":"sideways"}"#).unwrap();
     assert!(s
-        .build(&reg)
+        .build_with(&reg)
         .await
         .unwrap_err()
         .to_string()
@@ -86,14 +85,14 @@ async fn startup_errors_name_what_is_wrong() {
     let s: SessionSettings =
         serde_json::from_str(r#"{"driver":"memory","cookie_name":"a b"}"#).unwrap();
     assert!(matches!(
-        s.build(&reg).await.unwrap_err(),
+        s.build_with(&reg).await.unwrap_err(),
         StartupError::Config(_)
     ));
 
     let s: SessionSettings =
         serde_json::from_str(r#"{"driver":"memory","idle_timeout_secs":0}"#).unwrap();
     assert!(matches!(
-        s.build(&reg).await.unwrap_err(),
+        s.build_with(&reg).await.unwrap_err(),
         StartupError::Config(_)
     ));
 }
@@ -115,7 +114,7 @@ async fn a_custom_driver_is_chosen_by_name() {
     });
     let s: SessionSettings =
         serde_json::from_str(r#"{"driver":"counting","region":"eu"}"#).unwrap();
-    let mw = s.build(&reg).await.unwrap();
+    let mw = s.build_with(&reg).await.unwrap();
     let app = test::init_service(App::new().wrap(mw).route("/", web::post().to(write))).await;
     test::call_service(&app, test::TestRequest::post().uri("/").to_request()).await;
     assert_eq!(
@@ -125,4 +124,81 @@ async fn a_custom_driver_is_chosen_by_name() {
             .load(std::sync::atomic::Ordering::SeqCst),
         1
     );
+}
+
+/// With no `SESSION_*` variable at all, the settings build the memory driver
+/// with the builder's defaults.
+#[actix_web::test]
+async fn an_empty_environment_starts_on_memory() {
+    let mw = SessionSettings::from_vars(vars(&[("HOME", "/root")]))
+        .unwrap()
+        .build()
+        .await
+        .unwrap();
+    let app = test::init_service(App::new().wrap(mw).route("/", web::post().to(write))).await;
+    let res = test::call_service(&app, test::TestRequest::post().uri("/").to_request()).await;
+    let cookie = res.headers().get(SET_COOKIE).unwrap().to_str().unwrap();
+    assert!(
+        cookie.starts_with("session=") && cookie.contains("Secure"),
+        "{cookie}"
+    );
+}
+
+/// An error about a setting names it as the user gave it: the environment
+/// variable, or the serde field.
+#[actix_web::test]
+async fn errors_name_the_environment_variable() {
+    let env_error = |pairs: &[(&str, &str)]| {
+        let pairs = vars(pairs);
+        async move {
+            match SessionSettings::from_vars(pairs) {
+                Err(e) => e,
+                Ok(s) => s.build().await.unwrap_err(),
+            }
+        }
+    };
+    let e = env_error(&[("SESSION_COOKIE_NAME", "a b")]).await;
+    assert!(
+        matches!(
+            e,
+            StartupError::Variable {
+                variable: "SESSION_COOKIE_NAME",
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(e.to_string().starts_with("SESSION_COOKIE_NAME: "), "{e}");
+    let e = env_error(&[("SESSION_IDLE_TIMEOUT_SECS", "0")]).await;
+    assert!(e.to_string().contains("SESSION_IDLE_TIMEOUT_SECS"), "{e}");
+    let e = env_error(&[("SESSION_SAME_SITE", "None"), ("SESSION_SECURE", "no")]).await;
+    assert!(e.to_string().contains("SESSION_SECURE"), "{e}");
+    let e = env_error(&[("SESSION_SAME_SITE", "sideways")]).await;
+    assert!(e.to_string().contains("SESSION_SAME_SITE"), "{e}");
+    let e = env_error(&[("SESSION_DRIVER", "file")]).await;
+    assert!(
+        e.to_string().contains("SESSION_DIR") || e.to_string().contains("`file` cargo feature"),
+        "{e}"
+    );
+
+    #[cfg(feature = "cookie")]
+    {
+        let e = env_error(&[("SESSION_DRIVER", "cookie")]).await;
+        assert!(e.to_string().contains("SESSION_KEY"), "{e}");
+        let e = env_error(&[("SESSION_DRIVER", "cookie"), ("SESSION_KEY", "short")]).await;
+        assert!(e.to_string().contains("SESSION_KEY"), "{e}");
+        let s: SessionSettings = serde_json::from_str(r#"{"driver":"cookie"}"#).unwrap();
+        let e = s.build().await.unwrap_err().to_string();
+        assert!(e.contains("key") && !e.contains("SESSION_KEY"), "{e}");
+    }
+    #[cfg(feature = "sqlite")]
+    {
+        let e = env_error(&[
+            ("SESSION_DRIVER", "sqlite"),
+            ("SESSION_URL", "sqlite::memory:"),
+            ("SESSION_TABLE", "no such table"),
+        ])
+        .await;
+        assert!(e.to_string().contains("SESSION_TABLE"), "{e}");
+    }
 }

@@ -11,7 +11,7 @@
 //! ```
 //! # #[cfg(feature = "memory")]
 //! # mod wrapper {
-//! use session_core::{conformance, MemoryDriver};
+//! use session_actix::{driver::conformance, MemoryDriver};
 //!
 //! #[tokio::test]
 //! async fn memory_driver_conforms() {
@@ -36,7 +36,7 @@
 //! ```
 //! # #[cfg(feature = "memory")]
 //! # async fn example() {
-//! use session_core::{conformance, MemoryDriver};
+//! use session_actix::{driver::conformance, MemoryDriver};
 //!
 //! let driver = MemoryDriver::new();
 //! conformance::update_with_wrong_version_conflicts(&driver).await;
@@ -79,7 +79,7 @@ use crate::id::{SessionId, ID_LEN};
 use crate::lifecycle::{self, CookieAction, Rejected};
 use crate::policy::ExpiryPolicy;
 use crate::record::Record;
-use crate::session::Session;
+use crate::session::ReadonlySession;
 use crate::time::{Clock, SystemClock, Timestamp};
 
 /// How many commits [`concurrent_commits_lose_nothing`] runs at once on one
@@ -694,12 +694,12 @@ async fn stored_session(cx: &Ctx<'_>, now: Timestamp, data: &[(&str, Value)]) ->
     }
 }
 
-async fn load_fresh(cx: &Ctx<'_>, now: Timestamp) -> Session {
+async fn load_fresh(cx: &Ctx<'_>, now: Timestamp) -> ReadonlySession {
     let result = lifecycle::load(cx.driver, None, policy(), now).await;
     cx.ok("lifecycle::load", result).0
 }
 
-async fn load_session(cx: &Ctx<'_>, cookie: &str, now: Timestamp) -> Session {
+async fn load_session(cx: &Ctx<'_>, cookie: &str, now: Timestamp) -> ReadonlySession {
     let result = lifecycle::load(cx.driver, Some(cookie), policy(), now).await;
     let (session, rejected) = cx.ok("lifecycle::load", result);
     if let Some(why) = rejected {
@@ -710,13 +710,13 @@ async fn load_session(cx: &Ctx<'_>, cookie: &str, now: Timestamp) -> Session {
     session
 }
 
-async fn commit(cx: &Ctx<'_>, session: &Session, now: Timestamp) -> CookieAction {
+async fn commit(cx: &Ctx<'_>, session: &ReadonlySession, now: Timestamp) -> CookieAction {
     let result = lifecycle::commit(session, cx.driver, now).await;
     cx.ok("lifecycle::commit", result)
 }
 
 /// Two requests loaded from the same state commit in turn through
-/// [`lifecycle::commit`]: changes to different keys both land and both
+/// the engine's commit: changes to different keys both land and both
 /// increments count.
 pub async fn overlapping_commits_merge(driver: &dyn SessionDriver) {
     let cx = Ctx::new("overlapping_commits_merge", driver);
@@ -782,7 +782,7 @@ pub async fn overlapping_commits_merge(driver: &dyn SessionDriver) {
 /// [`CONCURRENT_COMMITS`] requests load one session, each increments a
 /// counter and puts its own key, and all commit at once; the driver calls
 /// interleave at their await points. Nothing may be lost. Run twice: through
-/// the driver's [`CommitGate`](crate::CommitGate), if it has one, and past
+/// the driver's [`CommitGate`](crate::driver::CommitGate), if it has one, and past
 /// it, so that the compare-and-set itself is raced.
 pub async fn concurrent_commits_lose_nothing(driver: &dyn SessionDriver) {
     let cx = Ctx::new("concurrent_commits_lose_nothing", driver);
@@ -855,7 +855,7 @@ pub async fn concurrent_commits_lose_nothing(driver: &dyn SessionDriver) {
 }
 
 async fn commit_maybe_gated(
-    session: &Session,
+    session: &ReadonlySession,
     driver: &dyn SessionDriver,
     now: Timestamp,
     gated: bool,

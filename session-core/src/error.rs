@@ -18,7 +18,14 @@ pub enum IdError {
     Random,
 }
 
-/// An error from the session data API in a handler.
+/// An error a handler can meet when using the session: a value of the wrong
+/// type, a counter that is not an integer, a store that failed to load the
+/// session, or a route without the session middleware.
+///
+/// With actix-web it implements `ResponseError`, so `?` works in handlers
+/// that return `actix_web::Result`. Every variant answers an opaque 500: the
+/// cause goes to the logs, never to the client. Match on the variants to
+/// answer something else (for example a 409 when a value is not an integer).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SessionError {
@@ -57,9 +64,24 @@ pub enum SessionError {
     /// serializes to something else.
     #[error("flash_many, flash_all, flash_only and flash_except take a map or a struct with named fields")]
     NotAnObject,
-    /// A write was attempted through a read-only session.
-    #[error("this session is read-only; take `Session` instead of `ReadonlySession` to write")]
-    Readonly,
+    /// The session store failed while loading the session. The cause is
+    /// logged when it happens; the client gets an opaque 500.
+    #[error("the session store failed: {0}")]
+    Store(#[from] DriverError),
+    /// A session was asked for on a route that no session middleware of that
+    /// name wraps.
+    #[error("{}", missing_middleware(.name.as_deref()))]
+    MissingMiddleware {
+        /// The middleware's name, `None` for the default (unnamed) one.
+        name: Option<String>,
+    },
+}
+
+fn missing_middleware(name: Option<&str>) -> String {
+    match name {
+        None => "no session on this request: wrap the App, scope or resource with SessionMiddleware (`.wrap(sessions)`) before taking Session in a handler".to_owned(),
+        Some(name) => format!("no session named {name:?} on this request: wrap the App, scope or resource with a SessionMiddleware built with `.name({name:?})` before taking it in a handler"),
+    }
 }
 
 /// An error from a session driver (the store behind the sessions).
@@ -99,7 +121,7 @@ pub enum DriverError {
     Contention(u32),
     /// This request's changes were being committed together with those of
     /// parallel requests to the same session (see
-    /// [`CommitGate`](crate::CommitGate)), and that commit failed. The cause
+    /// [`CommitGate`](crate::driver::CommitGate)), and that commit failed. The cause
     /// is logged with the request that ran it; fix that and these go away.
     #[error("the commit this request's changes were part of failed: {0}")]
     Joined(String),

@@ -32,10 +32,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::SessionError;
-use crate::session::{to_json, Session, Status};
+use crate::session::{to_json, ReadonlySession, Session, Status};
 
 /// The flash key under which the level messages are kept, as a list.
-pub const LEVEL_MESSAGES_KEY: &str = "_messages";
+pub(crate) const LEVEL_MESSAGES_KEY: &str = "_messages";
 
 /// The level of a [`FlashMessage`], for styling in templates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -64,17 +64,17 @@ pub struct FlashMessage {
 
 /// The flash messages visible in this request: what the previous request
 /// flashed plus what this one flashed with `flash_now`. An owned snapshot,
-/// taken by [`Session::flash_messages`].
+/// taken by [`ReadonlySession::flash_messages`] (which `Session` derefs to).
 ///
 /// ```
-/// # use session_core::{Session, ExpiryPolicy};
-/// # let session = Session::detached(ExpiryPolicy::default());
+/// # use session_actix::Session;
+/// # let session = Session::detached();
 /// session.flash_now("errors", serde_json::json!({"title": "is required"}))?;
 /// let flash = session.flash_messages();
 /// assert_eq!(flash.get::<String>("errors.title")?, Some("is required".into()));
 /// assert!(flash.has("errors"));
 /// assert!(!flash.has("errors.body"));
-/// # Ok::<(), session_core::SessionError>(())
+/// # Ok::<(), session_actix::SessionError>(())
 /// ```
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct FlashMessages {
@@ -160,9 +160,20 @@ fn object_of(input: impl Serialize) -> Result<Map<String, Value>, SessionError> 
     }
 }
 
-impl Session {
-    /// The flash messages visible in this request. Reading does not consume
-    /// them; taking the session in a request that commits does.
+impl ReadonlySession {
+    /// The flash messages visible in this request: what the previous request
+    /// that used the session flashed, plus this request's `flash_now`.
+    /// Reading does not consume them; taking the session in a request that
+    /// commits does (the rules are on [`FlashMessages`]).
+    ///
+    /// ```
+    /// use session_actix::Session;
+    ///
+    /// async fn show(session: Session) -> actix_web::Result<String> {
+    ///     let flash = session.flash_messages();
+    ///     Ok(flash.get_or("notice", String::new())?)
+    /// }
+    /// ```
     pub fn flash_messages(&self) -> FlashMessages {
         let state = self.state.borrow();
         let mut values = if state.flash_cleared {
@@ -173,9 +184,11 @@ impl Session {
         values.extend(state.flash_now.iter().map(|(k, v)| (k.clone(), v.clone())));
         FlashMessages { values }
     }
+}
 
+impl Session {
     fn flash_write(&self, f: impl FnOnce(&mut crate::session::State)) -> Result<(), SessionError> {
-        let mut state = self.write()?;
+        let mut state = self.write();
         f(&mut state);
         if state.status == Status::Unchanged {
             state.status = Status::Changed;
@@ -183,15 +196,28 @@ impl Session {
         Ok(())
     }
 
-    /// Flashes `value` under `key` for the next request.
+    /// Flashes `value` under `key` for the next request that uses the
+    /// session.
     ///
     /// ```
-    /// # use session_core::{Session, ExpiryPolicy};
-    /// # let session = Session::detached(ExpiryPolicy::default());
+    /// use actix_web::{http::header, HttpResponse};
+    /// use session_actix::Session;
+    ///
+    /// async fn save(session: Session) -> actix_web::Result<HttpResponse> {
+    ///     session.flash("notice", "Post saved")?;
+    ///     Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/posts")).finish())
+    /// }
+    /// ```
+    ///
+    /// It is not visible in this request (use [`flash_now`](Self::flash_now)
+    /// for that):
+    ///
+    /// ```
+    /// # use session_actix::Session;
+    /// # let session = Session::detached();
     /// session.flash("notice", "Post saved")?;
-    /// // Not visible in this request; the next request that uses the session sees it.
     /// assert!(session.flash_messages().is_empty());
-    /// # Ok::<(), session_core::SessionError>(())
+    /// # Ok::<(), session_actix::SessionError>(())
     /// ```
     pub fn flash<T: Serialize>(
         &self,
@@ -241,7 +267,7 @@ impl Session {
     ) -> Result<(), SessionError> {
         let (key, value) = to_json(key.into(), value)?;
         // Writing needs a writable handle, though nothing is stored.
-        self.write()?.flash_now.insert(key, value);
+        self.write().flash_now.insert(key, value);
         Ok(())
     }
 
@@ -327,11 +353,10 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::ExpiryPolicy;
     use serde_json::json;
 
     fn session() -> Session {
-        Session::detached(ExpiryPolicy::default())
+        Session::detached()
     }
 
     #[test]
@@ -386,11 +411,13 @@ mod tests {
     }
 
     #[test]
-    fn readonly_cannot_flash_but_can_read() {
+    fn readonly_view_reads_flash() {
+        // Flashing through it does not compile: see session-actix's
+        // tests/ui/fail/readonly_*.rs.
         let s = session();
-        let r = s.readonly();
-        assert!(matches!(r.flash("a", 1), Err(SessionError::Readonly)));
-        assert!(matches!(r.flash_now("a", 1), Err(SessionError::Readonly)));
+        let r = ReadonlySession::from(s.clone());
         assert!(r.flash_messages().is_empty());
+        s.flash_now("a", 1).unwrap();
+        assert_eq!(r.flash_messages().get::<i32>("a").unwrap(), Some(1));
     }
 }

@@ -17,7 +17,7 @@ use crate::record::Record;
 
 /// Queues one process' saves to the same session so that they commit
 /// together, for drivers whose compare-and-set costs a round trip (see
-/// [`SessionDriver::commit_gate`](crate::SessionDriver::commit_gate)).
+/// [`SessionDriver::commit_gate`](crate::driver::SessionDriver::commit_gate)).
 ///
 /// Without it, `n` requests saving one session at once all send their
 /// compare-and-set, one wins, and the other `n - 1` merge and send again:
@@ -42,7 +42,7 @@ use crate::record::Record;
 /// to it runs; the gate holds nothing otherwise.
 ///
 /// ```
-/// use session_core::CommitGate;
+/// use session_actix::driver::CommitGate;
 ///
 /// #[derive(Debug, Default)]
 /// struct MyDriver {
@@ -241,7 +241,7 @@ mod tests {
     use crate::drivers::memory::MemoryDriver;
     use crate::lifecycle;
     use crate::policy::ExpiryPolicy;
-    use crate::session::Session;
+    use crate::session::ReadonlySession;
     use crate::time::Timestamp;
 
     /// The memory driver behind a gate, with `update` slowed down like a
@@ -314,7 +314,7 @@ mod tests {
     }
 
     /// A request that adds one to the counter and puts `key_{i}`.
-    async fn request(driver: &Remote, cookie: &str, i: usize) -> Session {
+    async fn request(driver: &Remote, cookie: &str, i: usize) -> ReadonlySession {
         let (session, rejected) =
             lifecycle::load(driver, Some(cookie), ExpiryPolicy::default(), NOW)
                 .await
@@ -393,7 +393,8 @@ mod tests {
     async fn a_lead_dropped_mid_commit_hands_over_and_its_batch_hears_of_it() {
         let driver = Remote::default();
         let cookie = stored(&driver).await;
-        let sessions: Vec<Session> = join_all((0..4).map(|i| request(&driver, &cookie, i))).await;
+        let sessions: Vec<ReadonlySession> =
+            join_all((0..4).map(|i| request(&driver, &cookie, i))).await;
         let mut commits: Vec<_> = sessions
             .iter()
             .map(|s| Some(Box::pin(lifecycle::commit(s, &driver, NOW))))

@@ -21,7 +21,7 @@ pub const ID_LEN: usize = 43;
 /// log it.
 ///
 /// ```
-/// use session_core::SessionId;
+/// use session_actix::driver::SessionId;
 ///
 /// let id = SessionId::generate();
 /// let parsed = SessionId::parse(id.as_str()).unwrap();

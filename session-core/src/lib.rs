@@ -1,58 +1,78 @@
-//! The session model behind `session-actix`, with no web framework in it.
+//! The session model and engine behind
+//! [session-actix](https://docs.rs/session-actix): the one [`Session`] type,
+//! flash messages, the commit that merges parallel requests, the driver
+//! interface and the built-in drivers. Depend on session-actix, which
+//! re-exports what an app needs; this crate is its engine room.
 //!
-//! - [`SessionId`]: 256-bit ids from the OS random source.
-//! - [`Record`]: what a driver stores for one session (data, flash, times,
-//!   version).
-//! - [`Session`]: the handle a handler uses (get, put, increment, regenerate
-//!   ...), which records a change log, and flash messages ([`FlashMessages`]).
-//! - [`SessionDriver`]: the store trait; [`drivers`] holds the built-in ones.
-//! - [`lifecycle`]: loading a session for a request and committing it after,
-//!   merging with parallel requests so no update is lost.
-//! - `conformance` (cargo feature `conformance`): the driver conformance
-//!   suite, one call that checks a driver against the whole contract.
-//!
-//! Most users want the `session-actix` crate, which re-exports all of this.
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+//! - The crate root holds what an app author uses: [`Session`] and
+//!   [`ReadonlySession`], [`FlashMessages`], [`SessionError`], and the
+//!   drivers behind their cargo features.
+//! - [`driver`] holds what a driver author (or a user of a driver's extra
+//!   settings) needs: the [`SessionDriver`](driver::SessionDriver) trait,
+//!   records, ids, time, settings and the conformance suite.
+//! - With the `actix` feature (session-actix turns it on) the session types
+//!   are actix-web extractors and [`SessionError`] answers an opaque 500.
+//!   They are defined here, not wrapped in session-actix, so that every
+//!   method exists once: Rust lets only the crate that owns a type make it
+//!   an extractor.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "actix")]
+mod actix;
 mod change;
+#[cfg(any(
+    feature = "file",
+    feature = "sqlite",
+    feature = "postgres",
+    feature = "mysql"
+))]
+mod cleanup;
 #[cfg(feature = "conformance")]
 pub mod conformance;
-mod driver;
-pub mod drivers;
+mod contract;
+pub mod driver;
+mod drivers;
 mod error;
 mod flash;
 mod gate;
 mod id;
-pub mod lifecycle;
+mod lifecycle;
 mod policy;
 mod record;
 mod session;
-pub mod settings;
+mod settings;
 mod time;
 
-/// The attribute for implementing [`SessionDriver`], re-exported so driver
-/// authors need no extra dependency.
-pub use async_trait::async_trait;
-pub use driver::{CookieRead, SessionDriver, Update};
-pub use error::{DriverError, IdError, SessionError};
-pub use flash::{FlashMessage, FlashMessages, Level, LEVEL_MESSAGES_KEY};
-pub use gate::CommitGate;
-pub use id::{SessionId, ID_BYTES, ID_LEN};
-pub use policy::ExpiryPolicy;
-pub use record::Record;
-pub use session::{Session, Status};
-pub use settings::{DriverRegistry, DriverSettings, SettingsError};
-pub use time::{Clock, ManualClock, SystemClock, Timestamp};
+#[cfg(feature = "actix")]
+pub use actix::{Named, SessionName};
+pub use error::SessionError;
+pub use flash::{FlashMessage, FlashMessages, Level};
+pub use session::{ReadonlySession, Session, Status};
 
+#[cfg(any(
+    feature = "file",
+    feature = "sqlite",
+    feature = "postgres",
+    feature = "mysql"
+))]
+pub use cleanup::CleanupTask;
 #[cfg(feature = "cookie")]
-pub use drivers::cookie::{CookieDriver, Key, KeyError, KeyId};
+pub use drivers::cookie::{CookieDriver, CookieKey};
+#[cfg(feature = "file")]
+pub use drivers::file::FileDriver;
 #[cfg(feature = "memory")]
 pub use drivers::memory::MemoryDriver;
 #[cfg(feature = "redis")]
-pub use drivers::redis::{RedisConnectError, RedisDriver, RedisDriverBuilder};
-
-#[cfg(feature = "file")]
-pub use drivers::file::{FileDriver, FileDriverError, TemplateProblem};
-
+pub use drivers::redis::RedisDriver;
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
-pub use drivers::sql::{CleanupTask, SqlDriver, TableNameError};
+pub use drivers::sql::SqlDriver;
+
+/// What session-actix's middleware and derive need from the engine. Not
+/// public API: it may change in any release (the crates pin each other
+/// exactly, so they always agree).
+#[doc(hidden)]
+pub mod __private {
+    #[cfg(feature = "actix")]
+    pub use crate::actix::{insert_slot, load_as, Handle, Slot, Slots, Source};
+    pub use crate::lifecycle::{load, prepare_commit, CookieAction, PendingCommit, Rejected};
+}

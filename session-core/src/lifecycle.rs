@@ -10,7 +10,7 @@ use crate::gate::Turn;
 use crate::id::SessionId;
 use crate::policy::ExpiryPolicy;
 use crate::record::Record;
-use crate::session::{Session, State, Stored};
+use crate::session::{ReadonlySession, State, Stored};
 use crate::time::Timestamp;
 
 /// How many times a commit merges and retries after losing a race to a
@@ -19,9 +19,9 @@ use crate::time::Timestamp;
 /// Every round has a winner, so with `n` requests committing to one session
 /// at once the last one lands within `n` attempts; browsers open at most a
 /// few dozen parallel requests to one site, well under this bound. With a
-/// driver's [`CommitGate`](crate::CommitGate), requests from one process
+/// driver's [`CommitGate`](crate::driver::CommitGate), requests from one process
 /// take turns and only other processes can make a commit retry.
-pub const MAX_COMMIT_ATTEMPTS: u32 = 256;
+pub(crate) const MAX_COMMIT_ATTEMPTS: u32 = 256;
 
 /// Why a cookie did not lead to a stored session. Logged as a warning by the
 /// adapter; the client gets a fresh session.
@@ -46,9 +46,9 @@ pub async fn load(
     cookie: Option<&str>,
     policy: ExpiryPolicy,
     now: Timestamp,
-) -> Result<(Session, Option<Rejected>), DriverError> {
+) -> Result<(ReadonlySession, Option<Rejected>), DriverError> {
     let Some(value) = cookie else {
-        return Ok((Session::from_state(State::new_empty(policy)), None));
+        return Ok((ReadonlySession::from_state(State::new_empty(policy)), None));
     };
     let (stored, rejected) = match driver.read_cookie(value, now) {
         CookieRead::Invalid(reason) => (None, Some(Rejected::Invalid(reason))),
@@ -84,7 +84,7 @@ pub async fn load(
         }
         None => State::new_empty(policy),
     };
-    Ok((Session::from_state(state), rejected))
+    Ok((ReadonlySession::from_state(state), rejected))
 }
 
 /// What the response must do with the session cookie after a commit.
@@ -109,28 +109,31 @@ pub enum CookieAction {
 /// succeeded.
 ///
 /// A session for which no writable handle was handed out commits nothing.
-/// This is [`prepare_commit`] followed by [`PendingCommit::run`].
-pub async fn commit(
-    session: &Session,
+/// This is [`prepare_commit`] followed by [`PendingCommit::run`]; the
+/// middleware calls those two, the conformance suite and the tests this.
+#[cfg(any(test, feature = "conformance"))]
+pub(crate) async fn commit(
+    session: &ReadonlySession,
     driver: &dyn SessionDriver,
     now: Timestamp,
 ) -> Result<CookieAction, DriverError> {
     commit_with(session, driver, now, true).await
 }
 
-/// [`commit`] past the driver's [`CommitGate`](crate::CommitGate), so that
+/// [`commit`] past the driver's [`CommitGate`](crate::driver::CommitGate), so that
 /// the conformance suite races the driver's own compare-and-set.
 #[cfg(feature = "conformance")]
 pub(crate) async fn commit_ungated(
-    session: &Session,
+    session: &ReadonlySession,
     driver: &dyn SessionDriver,
     now: Timestamp,
 ) -> Result<CookieAction, DriverError> {
     commit_with(session, driver, now, false).await
 }
 
+#[cfg(any(test, feature = "conformance"))]
 async fn commit_with(
-    session: &Session,
+    session: &ReadonlySession,
     driver: &dyn SessionDriver,
     now: Timestamp,
     gated: bool,
@@ -141,13 +144,13 @@ async fn commit_with(
     }
 }
 
-/// The synchronous half of [`commit`]: takes what the request did out of the
+/// The synchronous half of `commit`: takes what the request did out of the
 /// session and decides whether the store has anything to do. `None` means
 /// nothing (no writable handle was used, or a read with no refresh due): the
 /// cookie stays as it is, and a caller can skip setting up an asynchronous
 /// commit at all. Call it once, after the handler, and only if the handler
 /// succeeded.
-pub fn prepare_commit(session: &Session, now: Timestamp) -> Option<PendingCommit> {
+pub fn prepare_commit(session: &ReadonlySession, now: Timestamp) -> Option<PendingCommit> {
     prepare(session, now, true)
 }
 
@@ -177,7 +180,7 @@ impl PendingCommit {
     }
 }
 
-fn prepare(session: &Session, now: Timestamp, gated: bool) -> Option<PendingCommit> {
+fn prepare(session: &ReadonlySession, now: Timestamp, gated: bool) -> Option<PendingCommit> {
     let mut state = session.state.borrow_mut();
     if !state.writable_used {
         return None;
@@ -334,7 +337,7 @@ impl Plan {
 
     /// Applies the change log to the latest stored record under a version
     /// check, merging again whenever a parallel request got there first.
-    /// With the driver's [`CommitGate`](crate::CommitGate), parallel saves
+    /// With the driver's [`CommitGate`](crate::driver::CommitGate), parallel saves
     /// from this process are committed together instead.
     async fn save(
         &self,
@@ -434,7 +437,7 @@ mod tests {
 
     const NOW: Timestamp = Timestamp::from_secs(1_800_000_000);
 
-    async fn open(driver: &MemoryDriver, cookie: Option<&str>) -> Session {
+    async fn open(driver: &MemoryDriver, cookie: Option<&str>) -> ReadonlySession {
         let (session, rejected) = load(driver, cookie, ExpiryPolicy::default(), NOW)
             .await
             .unwrap();

@@ -2,6 +2,8 @@
 //! commit works from.
 
 use std::cell::RefCell;
+use std::fmt;
+use std::ops::Deref;
 use std::rc::Rc;
 use std::sync::LazyLock;
 
@@ -132,74 +134,141 @@ impl State {
     }
 }
 
-/// A handle to the session of the current request.
+/// The session of the current request, read-only: what a page or a websocket
+/// handshake that must not change the session takes.
 ///
-/// Cheap to clone; every clone sees the same session. All methods take
-/// `&self`. Writes change this request's view at once and are recorded in a
-/// change log that the middleware commits after the handler returns, merged
-/// with whatever parallel requests committed meanwhile.
+/// It has the reading half of the session API and nothing else: no method,
+/// `Deref` or conversion leads from it to a writable [`Session`], so a write
+/// through it does not compile. A request that takes only a
+/// `ReadonlySession` never commits: no store write, no expiry refresh, no
+/// cookie, and its flash messages are not consumed.
 ///
-/// Values are stored as JSON, so anything that implements `Serialize` can be
-/// put and anything that implements `Deserialize` can be read back.
-#[derive(Clone, Debug)]
-pub struct Session {
+/// Every [`Session`] derefs to one, so these methods are the reading methods
+/// of `Session` too.
+///
+/// ```
+/// use session_actix::ReadonlySession;
+///
+/// async fn greeting(session: ReadonlySession) -> actix_web::Result<String> {
+///     let name: String = session.get_or("name", "guest".to_owned())?;
+///     Ok(format!("Hello, {name}"))
+/// }
+/// ```
+#[derive(Clone)]
+pub struct ReadonlySession {
     pub(crate) state: Rc<RefCell<State>>,
-    readonly: bool,
 }
 
-impl Session {
+// By hand: the data is the user's and has no place in logs.
+impl fmt::Debug for ReadonlySession {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.state.borrow();
+        f.debug_struct("Session")
+            .field("status", &state.status)
+            .field("keys", &state.data().len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The session of the current request: take it as a handler argument.
+///
+/// Taking it loads the session (one store read at most, shared by every
+/// `Session` taken in the same request). Writes change this request's view
+/// at once and are recorded in a change log that the middleware commits
+/// after the handler, merged with whatever parallel requests committed
+/// meanwhile, so no update is lost. Every method takes `&self`; clones share
+/// the session. Values are stored as JSON: anything `Serialize` can be put,
+/// anything `Deserialize` read back.
+///
+/// The reading methods (`get`, `has`, `all`, `flash_messages`, `id` ...) are
+/// those of [`ReadonlySession`], which `Session` derefs to.
+///
+/// ```
+/// use session_actix::Session;
+///
+/// async fn add_to_cart(session: Session) -> actix_web::Result<String> {
+///     let mut cart: Vec<String> = session.get_or("cart", Vec::new())?;
+///     cart.push("apple".into());
+///     session.put("cart", &cart)?;
+///     Ok(format!("{} items", cart.len()))
+/// }
+/// ```
+///
+/// Errors are [`SessionError`]s, which answer an opaque 500 when returned
+/// with `?` from an actix-web handler. Taking `Session` on a route without
+/// the session middleware fails the same way, with an error event that names
+/// the missing middleware, rather than handing out a session that would
+/// never be saved.
+///
+/// # In unit tests
+///
+/// [`Session::detached`] makes a session without a server or a store, for
+/// testing code that takes a `&Session`:
+///
+/// ```
+/// use session_actix::{Session, SessionError};
+///
+/// fn remember_visit(session: &Session) -> Result<i64, SessionError> {
+///     session.increment("visits", 1)
+/// }
+///
+/// let session = Session::detached();
+/// assert_eq!(remember_visit(&session)?, 1);
+/// assert_eq!(remember_visit(&session)?, 2);
+/// assert_eq!(session.get::<i64>("visits")?, Some(2));
+/// # Ok::<(), SessionError>(())
+/// ```
+#[derive(Clone)]
+pub struct Session {
+    read: ReadonlySession,
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.read.fmt(f)
+    }
+}
+
+impl Deref for Session {
+    type Target = ReadonlySession;
+
+    fn deref(&self) -> &ReadonlySession {
+        &self.read
+    }
+}
+
+impl From<Session> for ReadonlySession {
+    fn from(session: Session) -> Self {
+        session.read
+    }
+}
+
+impl ReadonlySession {
     pub(crate) fn from_state(state: State) -> Self {
         Self {
             state: Rc::new(RefCell::new(state)),
-            readonly: false,
         }
     }
 
-    /// A session for a client that has none yet, not backed by any store.
-    /// Useful in tests of code that takes a session.
-    pub fn detached(policy: ExpiryPolicy) -> Self {
-        let s = Self::from_state(State::new_empty(policy));
-        s.state.borrow_mut().writable_used = true;
-        s
-    }
-
-    /// A handle to the same session that can write, and marks the session for
-    /// commit at the end of the request.
-    pub fn writable(&self) -> Session {
+    /// A writable handle to the same session, which marks the session for
+    /// commit at the end of the request. Crate-private: only the extractor
+    /// (and the engine's own tests) may upgrade a handle.
+    pub(crate) fn writable(&self) -> Session {
         self.state.borrow_mut().writable_used = true;
-        Session {
-            state: Rc::clone(&self.state),
-            readonly: false,
-        }
-    }
-
-    /// A handle to the same session whose writes fail with
-    /// [`SessionError::Readonly`]. On its own it never causes a commit.
-    pub fn readonly(&self) -> Session {
-        Session {
-            state: Rc::clone(&self.state),
-            readonly: true,
-        }
-    }
-
-    pub(crate) fn write(&self) -> Result<std::cell::RefMut<'_, State>, SessionError> {
-        if self.readonly {
-            return Err(SessionError::Readonly);
-        }
-        Ok(self.state.borrow_mut())
+        Session { read: self.clone() }
     }
 
     /// Reads the value under `key`, or `None` when absent. An error means a
     /// value is stored but does not deserialize into `T`.
     ///
     /// ```
-    /// # use session_core::{Session, ExpiryPolicy};
-    /// # let session = Session::detached(ExpiryPolicy::default());
+    /// # use session_actix::Session;
+    /// # let session = Session::detached();
     /// session.put("user_id", 42)?;
     /// assert_eq!(session.get::<u32>("user_id")?, Some(42));
     /// assert_eq!(session.get::<u32>("missing")?, None);
     /// assert!(session.get::<String>("user_id").is_err());
-    /// # Ok::<(), session_core::SessionError>(())
+    /// # Ok::<(), session_actix::SessionError>(())
     /// ```
     pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, SessionError> {
         let state = self.state.borrow();
@@ -230,13 +299,6 @@ impl Session {
         self.state.borrow().data().get(key).cloned()
     }
 
-    /// Stores `value` under `key`, replacing what was there.
-    pub fn put<T: Serialize>(&self, key: impl Into<String>, value: T) -> Result<(), SessionError> {
-        let (key, value) = to_json(key.into(), value)?;
-        self.write()?.changed(Change::Put(key, value));
-        Ok(())
-    }
-
     /// Whether a value is stored under `key`.
     pub fn has(&self, key: &str) -> bool {
         self.state.borrow().data().contains_key(key)
@@ -247,9 +309,54 @@ impl Session {
         self.state.borrow().data().clone()
     }
 
+    /// The session's id: the one the client sent, or the one that will be
+    /// issued if this request saves anything. It is a credential: never log
+    /// it.
+    pub fn id(&self) -> SessionId {
+        self.state.borrow().id.clone()
+    }
+
+    /// Whether the id was made in this request (a new client, a regenerate or
+    /// a destroy).
+    pub fn is_fresh(&self) -> bool {
+        self.state.borrow().fresh
+    }
+
+    /// What has happened to the session in this request.
+    pub fn status(&self) -> Status {
+        self.state.borrow().status
+    }
+
+    /// Whether the client arrived with a live session.
+    pub fn is_stored(&self) -> bool {
+        let state = self.state.borrow();
+        state.stored.is_some() && !state.destroy_stored
+    }
+}
+
+impl Session {
+    /// A session for a client that has none yet, backed by no store: for unit
+    /// tests of code that takes a `&Session` (see the [type docs](Session)).
+    /// It behaves as in a request whose handler took the session; nothing it
+    /// holds is stored anywhere.
+    pub fn detached() -> Self {
+        ReadonlySession::from_state(State::new_empty(ExpiryPolicy::default())).writable()
+    }
+
+    pub(crate) fn write(&self) -> std::cell::RefMut<'_, State> {
+        self.read.state.borrow_mut()
+    }
+
+    /// Stores `value` under `key`, replacing what was there.
+    pub fn put<T: Serialize>(&self, key: impl Into<String>, value: T) -> Result<(), SessionError> {
+        let (key, value) = to_json(key.into(), value)?;
+        self.write().changed(Change::Put(key, value));
+        Ok(())
+    }
+
     /// Removes `key`. Removing a missing key changes nothing.
     pub fn forget(&self, key: &str) -> Result<(), SessionError> {
-        let mut state = self.write()?;
+        let mut state = self.write();
         if state.data().contains_key(key) {
             state.changed(Change::Forget(key.to_owned()));
         }
@@ -258,9 +365,6 @@ impl Session {
 
     /// Reads the value under `key` and removes it.
     pub fn pull<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, SessionError> {
-        if self.readonly {
-            return Err(SessionError::Readonly);
-        }
         let value = self.get(key)?;
         self.forget(key)?;
         Ok(value)
@@ -273,16 +377,16 @@ impl Session {
     /// and leaves the data as it was.
     ///
     /// ```
-    /// # use session_core::{Session, ExpiryPolicy};
-    /// # let session = Session::detached(ExpiryPolicy::default());
+    /// # use session_actix::Session;
+    /// # let session = Session::detached();
     /// assert_eq!(session.increment("visits", 1)?, 1);
     /// assert_eq!(session.increment("visits", 2)?, 3);
     /// session.put("name", "Ada")?;
     /// assert!(session.increment("name", 1).is_err());
-    /// # Ok::<(), session_core::SessionError>(())
+    /// # Ok::<(), session_actix::SessionError>(())
     /// ```
     pub fn increment(&self, key: &str, by: i64) -> Result<i64, SessionError> {
-        let mut state = self.write()?;
+        let mut state = self.write();
         let current = match state.data().get(key) {
             None => 0,
             Some(v) => v.as_i64().ok_or_else(|| SessionError::NotAnInteger {
@@ -312,7 +416,7 @@ impl Session {
 
     /// Removes all data, keeping the session (its id and flash messages).
     pub fn clear(&self) -> Result<(), SessionError> {
-        let mut state = self.write()?;
+        let mut state = self.write();
         if !state.data().is_empty() {
             state.changed(Change::Clear);
         }
@@ -323,7 +427,7 @@ impl Session {
     /// removed when the response goes out. Data written after this starts a
     /// new session under a new id.
     pub fn destroy(&self) -> Result<(), SessionError> {
-        let mut state = self.write()?;
+        let mut state = self.write();
         state.destroy_stored = state.stored.is_some();
         state.id = SessionId::generate();
         state.fresh = true;
@@ -342,7 +446,7 @@ impl Session {
     /// Call it when privileges change (log in, log out) so an id planted by an
     /// attacker before login is worthless after (session fixation).
     pub fn regenerate(&self) -> Result<(), SessionError> {
-        let mut state = self.write()?;
+        let mut state = self.write();
         state.id = SessionId::generate();
         if state.stored.is_some() && !state.destroy_stored {
             state.regenerate = true;
@@ -350,34 +454,6 @@ impl Session {
         }
         state.fresh = true;
         Ok(())
-    }
-
-    /// The session's id: the one the client sent, or the one that will be
-    /// issued if this request saves anything. Never log it.
-    pub fn id(&self) -> SessionId {
-        self.state.borrow().id.clone()
-    }
-
-    /// Whether the id was made in this request (a new client, a regenerate or
-    /// a destroy).
-    pub fn is_fresh(&self) -> bool {
-        self.state.borrow().fresh
-    }
-
-    /// Whether this handle is read-only.
-    pub fn is_readonly(&self) -> bool {
-        self.readonly
-    }
-
-    /// What has happened to the session in this request.
-    pub fn status(&self) -> Status {
-        self.state.borrow().status
-    }
-
-    /// Whether the client arrived with a live session.
-    pub fn is_stored(&self) -> bool {
-        let state = self.state.borrow();
-        state.stored.is_some() && !state.destroy_stored
     }
 }
 
@@ -398,7 +474,7 @@ mod tests {
     use serde_json::json;
 
     fn session() -> Session {
-        Session::detached(ExpiryPolicy::default())
+        Session::detached()
     }
 
     #[test]
@@ -438,16 +514,20 @@ mod tests {
     }
 
     #[test]
-    fn readonly_handle_refuses_writes_but_reads() {
+    fn readonly_handle_reads_the_same_session() {
+        // Writing through it does not compile: see session-actix's
+        // tests/ui/fail/readonly_*.rs.
         let s = session();
         s.put("k", 1).unwrap();
-        let r = s.readonly();
+        let r = ReadonlySession::from(s.clone());
         assert_eq!(r.get::<i32>("k").unwrap(), Some(1));
-        assert!(matches!(r.put("k", 2), Err(SessionError::Readonly)));
-        assert!(matches!(r.forget("k"), Err(SessionError::Readonly)));
-        assert!(matches!(r.destroy(), Err(SessionError::Readonly)));
-        assert!(matches!(r.pull::<i32>("k"), Err(SessionError::Readonly)));
-        assert!(r.is_readonly());
+        s.put("k", 2).unwrap();
+        assert_eq!(
+            r.get::<i32>("k").unwrap(),
+            Some(2),
+            "one session, two views"
+        );
+        assert!(!format!("{r:?}").contains('2'), "Debug shows no data");
     }
 
     #[test]

@@ -3,8 +3,8 @@
 //! driver (`Arc<dyn SessionDriver>`), custom drivers included.
 //!
 //! ```
-//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
-//! use session_core::settings::{DriverRegistry, DriverSettings};
+//! # actix_web::rt::System::new().block_on(async {
+//! use session_actix::driver::{DriverRegistry, DriverSettings};
 //!
 //! let settings: DriverSettings = serde_json::from_str(r#"{ "driver": "memory" }"#).unwrap();
 //! let driver = DriverRegistry::with_builtins().build(&settings).await.unwrap();
@@ -35,7 +35,7 @@ use crate::error::DriverError;
 ///
 /// | variable | field | used by |
 /// | --- | --- | --- |
-/// | `SESSION_DRIVER` | `driver` | all (required) |
+/// | `SESSION_DRIVER` | `driver` | all (default `memory`) |
 /// | `SESSION_URL` | `url` | redis, redis-cluster (comma-separated nodes), sql |
 /// | `SESSION_PREFIX` | `prefix` | redis |
 /// | `SESSION_DIR` | `dir` | file |
@@ -44,11 +44,15 @@ use crate::error::DriverError;
 /// | `SESSION_TABLE` | `table` | sql |
 /// | `SESSION_TIMEOUT_MS` | `timeout_ms` | redis, sql |
 /// | `SESSION_FILENAME_TEMPLATE` | `options.filename_template` | file |
-#[derive(Clone, Default, Deserialize)]
+///
+/// An error about a setting names it the way it was given: `SESSION_KEY`
+/// when the settings came from the environment, `key` otherwise.
+#[derive(Clone, Deserialize)]
 #[non_exhaustive]
 pub struct DriverSettings {
-    /// The driver's registered name: `memory`, `cookie`, `file`, `redis`,
-    /// `postgres` ... or a custom one.
+    /// The driver's registered name: `memory` (the default), `cookie`,
+    /// `file`, `redis`, `postgres` ... or a custom one.
+    #[serde(default = "default_driver")]
     pub driver: String,
     /// A server URL.
     #[serde(default)]
@@ -78,6 +82,32 @@ pub struct DriverSettings {
     /// Any other setting, for custom drivers.
     #[serde(flatten)]
     pub options: Map<String, Value>,
+    /// Read from `SESSION_*` variables, so errors name those.
+    #[serde(skip)]
+    from_env: bool,
+}
+
+fn default_driver() -> String {
+    "memory".to_owned()
+}
+
+impl Default for DriverSettings {
+    /// The memory driver, with every other field empty.
+    fn default() -> Self {
+        Self {
+            driver: default_driver(),
+            url: None,
+            prefix: None,
+            dir: None,
+            key: None,
+            old_keys: Vec::new(),
+            table: None,
+            timeout_ms: None,
+            cookie_name: None,
+            options: Map::new(),
+            from_env: false,
+        }
+    }
 }
 
 impl fmt::Debug for DriverSettings {
@@ -117,7 +147,10 @@ impl DriverSettings {
     pub fn from_vars(
         vars: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, SettingsError> {
-        let mut s = Self::default();
+        let mut s = Self {
+            from_env: true,
+            ..Self::default()
+        };
         for (name, value) in vars {
             let Some(field) = name.strip_prefix("SESSION_") else {
                 continue;
@@ -155,7 +188,19 @@ impl DriverSettings {
         Ok(s)
     }
 
-    /// The value of a required text setting, or an error naming it.
+    /// How an error names the setting `field` (`"key"`, `"url"`, an
+    /// option's name ...): as its environment variable (`SESSION_KEY`) when
+    /// these settings came from the environment, as the field otherwise.
+    pub fn setting_name(&self, field: &str) -> String {
+        if self.from_env {
+            format!("SESSION_{}", field.to_ascii_uppercase())
+        } else {
+            field.to_owned()
+        }
+    }
+
+    /// The value of a required text setting, or an error naming it (see
+    /// [`setting_name`](Self::setting_name)).
     pub fn require<'a>(
         &self,
         setting: &'static str,
@@ -163,7 +208,7 @@ impl DriverSettings {
     ) -> Result<&'a str, SettingsError> {
         value.as_deref().ok_or_else(|| SettingsError::Missing {
             driver: self.driver.clone(),
-            setting: setting.into(),
+            setting: self.setting_name(setting),
         })
     }
 }
@@ -172,8 +217,8 @@ impl DriverSettings {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SettingsError {
-    /// No driver was named.
-    #[error("no session driver chosen: set SESSION_DRIVER (or `driver` in the settings), for example to `memory`")]
+    /// The driver's name is empty.
+    #[error("the session driver's name is empty: set SESSION_DRIVER (or `driver` in the settings) to a driver's name, such as `memory`, or leave it unset for `memory`")]
     NoDriver,
     /// No driver is registered under this name.
     #[error("no session driver named {name:?}; known drivers: {known}{hint}")]
@@ -226,8 +271,8 @@ type Factory = Arc<dyn Fn(DriverSettings) -> DriverFuture + Send + Sync>;
 ///
 /// ```
 /// use std::sync::Arc;
-/// use session_core::settings::{DriverRegistry, DriverSettings};
-/// use session_core::{MemoryDriver, SessionDriver};
+/// use session_actix::driver::{DriverRegistry, DriverSettings, SessionDriver};
+/// use session_actix::MemoryDriver;
 ///
 /// let mut registry = DriverRegistry::with_builtins();
 /// registry.register("my-store", |_settings: DriverSettings| async move {
@@ -277,7 +322,7 @@ impl DriverRegistry {
         r.register("cookie", |s: DriverSettings| async move {
             let parse = |setting: &str, text: &str| {
                 cookie_key(text).map_err(|e| SettingsError::Invalid {
-                    setting: setting.into(),
+                    setting: s.setting_name(setting),
                     reason: format!("64 hex characters or a secret of at least 32 bytes ({e})"),
                 })
             };
@@ -295,14 +340,18 @@ impl DriverRegistry {
         r.register("file", |s: DriverSettings| async move {
             let dir = s.dir.clone().ok_or_else(|| SettingsError::Missing {
                 driver: s.driver.clone(),
-                setting: "dir".into(),
+                setting: s.setting_name("dir"),
             })?;
             let mut b = crate::drivers::file::FileDriver::builder(dir);
             if let Some(Value::String(t)) = s.options.get("filename_template") {
                 b = b.filename_template(t.clone());
             }
             let driver = b.build().map_err(|e| SettingsError::Invalid {
-                setting: "dir / filename_template".into(),
+                setting: format!(
+                    "{} / {}",
+                    s.setting_name("dir"),
+                    s.setting_name("filename_template")
+                ),
                 reason: e.to_string(),
             })?;
             Ok(Arc::new(driver) as Arc<dyn SessionDriver>)
@@ -402,12 +451,14 @@ impl DriverRegistry {
 /// A cookie key from settings text: 64 hex characters are the key itself,
 /// anything else is a secret of at least 32 bytes run through HKDF.
 #[cfg(feature = "cookie")]
-fn cookie_key(text: &str) -> Result<crate::drivers::cookie::Key, crate::drivers::cookie::KeyError> {
-    use crate::drivers::cookie::Key;
+fn cookie_key(
+    text: &str,
+) -> Result<crate::drivers::cookie::CookieKey, crate::drivers::cookie::KeyError> {
+    use crate::drivers::cookie::CookieKey;
     if text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
-        Key::from_hex(text)
+        CookieKey::from_hex(text)
     } else {
-        Key::from_secret(text.as_bytes())
+        CookieKey::from_secret(text.as_bytes())
     }
 }
 
@@ -452,8 +503,10 @@ mod tests {
         assert_eq!(s.options["region"], "eu");
         let shown = format!("{s:?}");
         assert!(!shown.contains("secret"), "{shown}");
+        let unset = DriverSettings::from_vars(vars(&[("SESSION_URL", "x")])).unwrap();
+        assert_eq!(unset.driver, "memory", "SESSION_DRIVER defaults to memory");
         assert!(matches!(
-            DriverSettings::from_vars(vars(&[("SESSION_URL", "x")])),
+            DriverSettings::from_vars(vars(&[("SESSION_DRIVER", "")])),
             Err(SettingsError::NoDriver)
         ));
         assert!(DriverSettings::from_vars(vars(&[

@@ -62,7 +62,7 @@ impl Clock for SystemClock {
 ///
 /// ```
 /// use std::time::Duration;
-/// use session_core::{Clock, ManualClock, Timestamp};
+/// use session_actix::driver::{Clock, ManualClock, Timestamp};
 ///
 /// let clock = ManualClock::new(Timestamp::from_secs(1_000));
 /// clock.advance(Duration::from_secs(60));

@@ -11,13 +11,13 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use session_core::drivers::sql::sqlx::{self, MySqlPool, PgPool, SqlitePool};
-use session_core::drivers::sql::{SqlDriver, DEFAULT_TIMEOUT};
-use session_core::settings::{DriverRegistry, DriverSettings};
-use session_core::{
+use session_core::driver::sql::sqlx::{self, MySqlPool, PgPool, SqlitePool};
+use session_core::driver::sql::{SqlDriver, DEFAULT_TIMEOUT};
+use session_core::driver::{
     conformance, Clock, DriverError, Record, SessionDriver, SessionId, SettingsError, SystemClock,
     Timestamp, Update,
 };
+use session_core::driver::{DriverRegistry, DriverSettings};
 use sha2::{Digest, Sha256};
 
 fn postgres_url() -> String {

@@ -15,7 +15,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use session_actix::core::{Clock, SessionDriver, SessionId, SystemClock};
+use session_actix::driver::{Clock, SessionDriver, SessionId, SystemClock};
 use session_actix::MemoryDriver;
 use session_bench::fixtures::typical_record;
 

@@ -6,9 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use session_actix::{
-    DriverError, MemoryDriver, Record, SessionDriver, SessionId, Timestamp, Update,
-};
+use session_actix::driver::{DriverError, Record, SessionDriver, SessionId, Timestamp, Update};
+use session_actix::MemoryDriver;
 
 /// Counts every store call; optionally yields to the runtime inside each
 /// call so parallel requests really interleave; optionally fails.

@@ -8,7 +8,8 @@ use std::sync::OnceLock;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use libfuzzer_sys::fuzz_target;
-use session_core::{CookieDriver, CookieRead, Key, SessionDriver, Timestamp};
+use session_core::driver::{CookieRead, SessionDriver, Timestamp};
+use session_core::{CookieDriver, CookieKey};
 
 /// The same keys, name and time as the seed corpus (written by the ignored
 /// test `write_fuzz_seed_corpus` in session-core's cookie driver tests).
@@ -18,8 +19,8 @@ const NOW: Timestamp = Timestamp::from_secs(1_700_000_000);
 fn driver() -> &'static CookieDriver {
     static DRIVER: OnceLock<CookieDriver> = OnceLock::new();
     DRIVER.get_or_init(|| {
-        let current = Key::from_secret(&[0x42; 32]).expect("a valid key");
-        let old = Key::from_secret(&[0x24; 32]).expect("a valid key");
+        let current = CookieKey::from_secret(&[0x42; 32]).expect("a valid key");
+        let old = CookieKey::from_secret(&[0x24; 32]).expect("a valid key");
         CookieDriver::new(NAME, current).with_old_key(old)
     })
 }

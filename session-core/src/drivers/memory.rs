@@ -80,7 +80,7 @@ impl Shard {
 /// (oldest first), or all at once by [`MemoryDriver::cleanup`].
 ///
 /// ```
-/// use session_core::drivers::memory::MemoryDriver;
+/// use session_actix::MemoryDriver;
 ///
 /// let driver = MemoryDriver::new();
 /// let for_another_worker = driver.clone(); // same sessions

@@ -16,8 +16,8 @@ async fn write(cart: CartSession) -> actix_web::Result<String> {
 }
 
 async fn read(cart: ReadonlyCartSession, session: Session) -> actix_web::Result<String> {
-    let untyped: &Session = cart.session();
-    assert!(untyped.is_readonly() && !session.is_readonly());
+    let untyped: &ReadonlySession = cart.session();
+    assert_eq!(untyped.id(), session.id(), "one session, two handles");
     Ok(cart.load()?.items.join(","))
 }
 
@@ -26,6 +26,8 @@ async fn ext(req: HttpRequest) -> actix_web::Result<String> {
     let ro = ReadonlyCartSession::from(req.readonly_session().await?);
     let _: ReadonlySession = req.readonly_session().await?;
     let _: Session = cart.clone().into_session();
+    let _: ReadonlyCartSession = cart.clone().into();
+    let _: ReadonlySession = session_actix::Session::detached().into();
     Ok(format!("{:?} {:?}", cart.items()?, ro.items()?))
 }
 

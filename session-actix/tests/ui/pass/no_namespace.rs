@@ -12,7 +12,7 @@ struct Prefs {
 fn main() {
     assert_eq!(PrefsSession::KEYS, ["theme", "type"]);
     // Raw identifiers keep their getter, and the other accessors drop `r#`.
-    let _ = PrefsSession::r#type;
+    let _ = ReadonlyPrefsSession::r#type;
     let _ = |p: &PrefsSession| p.set_type(1);
     let _ = PrefsSession::forget_type;
 }

@@ -24,7 +24,7 @@ struct Flat {
 fn main() {
     assert_eq!(CartSession::KEYS, ["cart.c", "cart.user.id", "cart.coupon"]);
     assert_eq!(FlatSession::KEYS, ["uid"]);
-    let _ = CartSession::coupon;
+    let _ = ReadonlyCartSession::coupon;
     let _ = |c: &CartSession| c.set_user_id(7);
     let _ = FlatSession::forget_user_id;
 }

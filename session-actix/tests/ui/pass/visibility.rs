@@ -37,14 +37,14 @@ pub mod shop {
     }
 
     pub(crate) fn private_keys() -> &'static [&'static str] {
-        let _ = PrivateSession::n;
+        let _ = ReadonlyPrivateSession::n;
         PrivateSession::KEYS
     }
 }
 
 fn main() {
     assert_eq!(shop::CartSession::KEYS, ["cart.items", "cart.total"]);
-    let _ = shop::CartSession::total;
+    let _ = shop::ReadonlyCartSession::total;
     let _ = shop::ReadonlyCartSession::new;
     let _ = |s: &shop::InternalSession| s.set_flag(true);
     let _ = |c: shop::Cart| c.total();

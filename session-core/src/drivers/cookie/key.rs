@@ -28,7 +28,7 @@ pub enum KeyError {
     /// The secret has fewer than 32 bytes.
     #[error(
         "the cookie key secret is {0} bytes, but at least 32 are required; \
-         generate one with `Key::generate()` or `openssl rand -hex 32` and pass it to `Key::from_hex`"
+         generate one with `CookieKey::generate()` or `openssl rand -hex 32` and pass it to `CookieKey::from_hex`"
     )]
     TooShort(usize),
     /// The secret is all zero bytes (an unset or placeholder key).
@@ -37,7 +37,7 @@ pub enum KeyError {
          use 32 random bytes, e.g. from `openssl rand -hex 32`"
     )]
     AllZeros,
-    /// The text given to [`Key::from_hex`] is not 64 hexadecimal digits.
+    /// The text given to [`CookieKey::from_hex`] is not 64 hexadecimal digits.
     #[error(
         "a cookie key in hex is exactly 64 hexadecimal digits (32 bytes); \
          this value has {0} characters or a non-hex character"
@@ -53,8 +53,8 @@ pub enum KeyError {
 
 /// A 256-bit key for sealing session cookies with AES-256-GCM.
 ///
-/// Build one from a secret of at least 32 bytes ([`Key::from_secret`]), from
-/// 64 hex digits ([`Key::from_hex`]) or at random ([`Key::generate`]). A
+/// Build one from a secret of at least 32 bytes ([`CookieKey::from_secret`]), from
+/// 64 hex digits ([`CookieKey::from_hex`]) or at random ([`CookieKey::generate`]). A
 /// secret of exactly 32 bytes is used as the key as it is; a longer one (a
 /// passphrase, a key file) is derived down to 32 bytes with HKDF-SHA256 and a
 /// fixed `info` string, so the same secret always gives the same key.
@@ -62,20 +62,20 @@ pub enum KeyError {
 /// `Debug` never shows key material:
 ///
 /// ```
-/// use session_core::Key;
+/// use session_actix::CookieKey;
 ///
-/// let key = Key::from_hex(&"2a".repeat(32)).unwrap();
-/// assert_eq!(format!("{key:?}"), "Key(REDACTED)");
-/// assert!(Key::from_secret(b"too short").is_err());
-/// assert!(Key::from_secret(&[0u8; 32]).is_err());
+/// let key = CookieKey::from_hex(&"2a".repeat(32)).unwrap();
+/// assert_eq!(format!("{key:?}"), "CookieKey(REDACTED)");
+/// assert!(CookieKey::from_secret(b"too short").is_err());
+/// assert!(CookieKey::from_secret(&[0u8; 32]).is_err());
 /// ```
 #[derive(Clone)]
-pub struct Key {
+pub struct CookieKey {
     bytes: [u8; KEY_LEN],
     id: KeyId,
 }
 
-impl Key {
+impl CookieKey {
     /// A key from a secret of at least 32 bytes.
     ///
     /// Exactly 32 bytes are used as they are; anything longer goes through
@@ -101,15 +101,15 @@ impl Key {
     }
 
     /// A key from exactly 64 hexadecimal digits (upper or lower case), the
-    /// form `openssl rand -hex 32` prints and [`Key::to_hex`] writes.
+    /// form `openssl rand -hex 32` prints and [`CookieKey::to_hex`] writes.
     ///
     /// ```
-    /// use session_core::Key;
+    /// use session_actix::CookieKey;
     ///
     /// let hex = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
-    /// let key = Key::from_hex(hex).unwrap();
+    /// let key = CookieKey::from_hex(hex).unwrap();
     /// assert_eq!(key.to_hex(), hex);
-    /// assert!(Key::from_hex("abc").is_err());
+    /// assert!(CookieKey::from_hex("abc").is_err());
     /// ```
     pub fn from_hex(hex: &str) -> Result<Self, KeyError> {
         let text = hex.as_bytes();
@@ -130,17 +130,17 @@ impl Key {
     ///
     /// A generated key lives only as long as you keep it: sessions sealed
     /// with it cannot be opened after a restart unless you store it (see
-    /// [`Key::to_hex`]) and load it again with [`Key::from_hex`].
+    /// [`CookieKey::to_hex`]) and load it again with [`CookieKey::from_hex`].
     ///
     /// # Panics
     ///
     /// Panics if the operating system cannot provide random bytes. Use
-    /// [`Key::try_generate`] to handle that yourself.
+    /// [`CookieKey::try_generate`] to handle that yourself.
     pub fn generate() -> Self {
         Self::try_generate().expect("the OS random source failed; no cookie key can be made")
     }
 
-    /// Like [`Key::generate`], but reports a failure of the random source
+    /// Like [`CookieKey::generate`], but reports a failure of the random source
     /// as [`KeyError::Random`] instead of panicking.
     pub fn try_generate() -> Result<Self, KeyError> {
         let mut bytes = [0u8; KEY_LEN];
@@ -193,9 +193,9 @@ impl Key {
     }
 }
 
-impl fmt::Debug for Key {
+impl fmt::Debug for CookieKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Key(REDACTED)")
+        f.write_str("CookieKey(REDACTED)")
     }
 }
 
@@ -208,7 +208,7 @@ fn hex_digit(c: u8) -> Option<u8> {
     }
 }
 
-/// The short public id of a [`Key`]: the first 4 bytes of
+/// The short public id of a [`CookieKey`]: the first 4 bytes of
 /// SHA-256(`"session-core cookie driver v1 / key id"` ‖ key).
 ///
 /// Every sealed cookie carries it in clear so that opening tries only the
@@ -244,12 +244,12 @@ impl fmt::Debug for KeyId {
 /// open.
 #[derive(Clone)]
 pub(crate) struct KeyRing {
-    current: Key,
-    old: Vec<Key>,
+    current: CookieKey,
+    old: Vec<CookieKey>,
 }
 
 impl KeyRing {
-    pub(crate) fn new(current: Key) -> Self {
+    pub(crate) fn new(current: CookieKey) -> Self {
         Self {
             current,
             old: Vec::new(),
@@ -258,7 +258,7 @@ impl KeyRing {
 
     /// Adds a key that may open but never seals. A key already in the ring
     /// is not added twice.
-    pub(crate) fn add_old(&mut self, key: Key) {
+    pub(crate) fn add_old(&mut self, key: CookieKey) {
         let known = std::iter::once(&self.current)
             .chain(&self.old)
             .any(|k| k.bytes == key.bytes);
@@ -267,7 +267,7 @@ impl KeyRing {
         }
     }
 
-    pub(crate) fn current(&self) -> &Key {
+    pub(crate) fn current(&self) -> &CookieKey {
         &self.current
     }
 
@@ -280,7 +280,7 @@ impl KeyRing {
     pub(crate) fn matching<'a>(
         &'a self,
         id: &'a [u8],
-    ) -> impl Iterator<Item = (&'a Key, bool)> + 'a {
+    ) -> impl Iterator<Item = (&'a CookieKey, bool)> + 'a {
         std::iter::once((&self.current, true))
             .chain(self.old.iter().map(|k| (k, false)))
             .filter(move |(k, _)| k.id.0 == id)
@@ -293,29 +293,35 @@ mod tests {
 
     #[test]
     fn secret_lengths_and_zero_keys() {
-        assert_eq!(Key::from_secret(b"").unwrap_err(), KeyError::TooShort(0));
         assert_eq!(
-            Key::from_secret(&[1u8; 31]).unwrap_err(),
+            CookieKey::from_secret(b"").unwrap_err(),
+            KeyError::TooShort(0)
+        );
+        assert_eq!(
+            CookieKey::from_secret(&[1u8; 31]).unwrap_err(),
             KeyError::TooShort(31)
         );
         assert_eq!(
-            Key::from_secret(&[0u8; 32]).unwrap_err(),
+            CookieKey::from_secret(&[0u8; 32]).unwrap_err(),
             KeyError::AllZeros
         );
         assert_eq!(
-            Key::from_secret(&[0u8; 100]).unwrap_err(),
+            CookieKey::from_secret(&[0u8; 100]).unwrap_err(),
             KeyError::AllZeros
         );
         // Exactly 32 bytes are used as they are.
         let raw: Vec<u8> = (0u8..32).collect();
-        assert_eq!(Key::from_secret(&raw).unwrap().bytes().as_slice(), raw);
+        assert_eq!(
+            CookieKey::from_secret(&raw).unwrap().bytes().as_slice(),
+            raw
+        );
     }
 
     #[test]
     fn longer_secrets_are_derived_with_hkdf_sha256() {
         let secret = b"a long passphrase that is well over thirty-two bytes";
-        let a = Key::from_secret(secret).unwrap();
-        let b = Key::from_secret(secret).unwrap();
+        let a = CookieKey::from_secret(secret).unwrap();
+        let b = CookieKey::from_secret(secret).unwrap();
         assert_eq!(a.bytes(), b.bytes());
         assert_ne!(&a.bytes()[..], &secret[..32]);
         let mut expected = [0u8; 32];
@@ -326,7 +332,7 @@ mod tests {
         // Fixed vector (checked against RFC 5869 computed with Python's
         // hmac), so a change of the info string or the KDF is caught.
         assert_eq!(
-            Key::from_secret(&[0x42; 33]).unwrap().to_hex(),
+            CookieKey::from_secret(&[0x42; 33]).unwrap().to_hex(),
             "8f6c2d3f590d62b71822544eb38250490ce48785ddd13c2993815d408e53baec"
         );
     }
@@ -334,44 +340,47 @@ mod tests {
     #[test]
     fn hex_parsing() {
         let hex = "000102030405060708090A0B0C0D0E0F101112131415161718191a1b1c1d1e1f";
-        let key = Key::from_hex(hex).unwrap();
+        let key = CookieKey::from_hex(hex).unwrap();
         assert_eq!(key.to_hex(), hex.to_ascii_lowercase());
-        assert_eq!(Key::from_hex("").unwrap_err(), KeyError::Hex(0));
-        assert_eq!(Key::from_hex(&hex[..62]).unwrap_err(), KeyError::Hex(62));
+        assert_eq!(CookieKey::from_hex("").unwrap_err(), KeyError::Hex(0));
+        assert_eq!(
+            CookieKey::from_hex(&hex[..62]).unwrap_err(),
+            KeyError::Hex(62)
+        );
         let bad = format!("zz{}", &hex[2..]);
-        assert_eq!(Key::from_hex(&bad).unwrap_err(), KeyError::Hex(64));
+        assert_eq!(CookieKey::from_hex(&bad).unwrap_err(), KeyError::Hex(64));
         // Multi-byte characters must not make the length check lie or panic.
         let wide = format!("é{}", &hex[2..]);
-        assert!(Key::from_hex(&wide).is_err());
+        assert!(CookieKey::from_hex(&wide).is_err());
         assert_eq!(
-            Key::from_hex(&"0".repeat(64)).unwrap_err(),
+            CookieKey::from_hex(&"0".repeat(64)).unwrap_err(),
             KeyError::AllZeros
         );
     }
 
     #[test]
     fn debug_and_errors_show_no_key_material() {
-        let key = Key::generate();
+        let key = CookieKey::generate();
         let shown = format!("{key:?} {} {:?}", key.id(), key.id());
         assert!(!shown.contains(&key.to_hex()));
         assert!(!shown.contains(&key.to_hex()[..8]));
-        assert_eq!(format!("{key:?}"), "Key(REDACTED)");
+        assert_eq!(format!("{key:?}"), "CookieKey(REDACTED)");
         assert_eq!(key.id().to_string().len(), 8);
     }
 
     #[test]
     fn generated_keys_differ_and_ids_follow_the_key() {
-        let a = Key::generate();
-        let b = Key::generate();
+        let a = CookieKey::generate();
+        let b = CookieKey::generate();
         assert_ne!(a.bytes(), b.bytes());
         assert_ne!(a.id(), b.id());
-        assert_eq!(Key::from_hex(&a.to_hex()).unwrap().id(), a.id());
+        assert_eq!(CookieKey::from_hex(&a.to_hex()).unwrap().id(), a.id());
     }
 
     #[test]
     fn ring_skips_duplicates_and_matches_by_id() {
-        let current = Key::generate();
-        let old = Key::generate();
+        let current = CookieKey::generate();
+        let old = CookieKey::generate();
         let mut ring = KeyRing::new(current.clone());
         ring.add_old(current.clone());
         ring.add_old(old.clone());

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-pub use key::{Key, KeyError, KeyId, KEY_LEN};
+pub use key::{CookieKey, KeyError, KeyId, KEY_LEN};
 
 use crate::driver::{CookieRead, SessionDriver, Update};
 use crate::error::DriverError;
@@ -34,9 +34,10 @@ pub const ISSUED_AT_SKEW: Duration = Duration::from_secs(60);
 /// of keeping sessions in the client.
 ///
 /// ```
-/// use session_core::{CookieDriver, CookieRead, Key, Record, SessionDriver, SessionId, Timestamp};
+/// use session_actix::driver::{CookieRead, Record, SessionDriver, SessionId, Timestamp};
+/// use session_actix::{CookieDriver, CookieKey};
 ///
-/// let key = Key::from_hex(&"2a".repeat(32))?;
+/// let key = CookieKey::from_hex(&"2a".repeat(32))?;
 /// let driver = CookieDriver::new("session", key);
 ///
 /// let now = Timestamp::from_secs(1_700_000_000);
@@ -54,7 +55,7 @@ pub const ISSUED_AT_SKEW: Duration = Duration::from_secs(60);
 ///     other => panic!("{other:?}"),
 /// }
 /// // The same value is refused under another cookie name ...
-/// let other = CookieDriver::new("other", Key::from_hex(&"2a".repeat(32))?);
+/// let other = CookieDriver::new("other", CookieKey::from_hex(&"2a".repeat(32))?);
 /// assert!(matches!(other.read_cookie(&value, now), CookieRead::Invalid(_)));
 /// // ... and once the record has expired.
 /// let later = Timestamp::from_secs(1_700_003_600);
@@ -73,7 +74,7 @@ impl CookieDriver {
     /// The name is bound into every sealed value (as AES-GCM associated
     /// data), so it must be the name the middleware uses for the session
     /// cookie: a value moved to a cookie of another name does not open.
-    pub fn new(cookie_name: impl Into<String>, key: Key) -> Self {
+    pub fn new(cookie_name: impl Into<String>, key: CookieKey) -> Self {
         Self {
             cookie_name: cookie_name.into(),
             keys: KeyRing::new(key),
@@ -88,23 +89,23 @@ impl CookieDriver {
     /// added twice.
     ///
     /// ```
-    /// use session_core::{CookieDriver, Key};
+    /// use session_actix::{CookieDriver, CookieKey};
     ///
-    /// let current = Key::from_hex(&"11".repeat(32))?;
-    /// let previous = Key::from_hex(&"22".repeat(32))?;
+    /// let current = CookieKey::from_hex(&"11".repeat(32))?;
+    /// let previous = CookieKey::from_hex(&"22".repeat(32))?;
     /// let driver = CookieDriver::new("session", current).with_old_key(previous);
     /// assert_eq!(driver.old_key_count(), 1);
-    /// # Ok::<(), session_core::KeyError>(())
+    /// # Ok::<(), session_actix::driver::cookie::KeyError>(())
     /// ```
     #[must_use]
-    pub fn with_old_key(mut self, key: Key) -> Self {
+    pub fn with_old_key(mut self, key: CookieKey) -> Self {
         self.keys.add_old(key);
         self
     }
 
     /// Adds several old keys; see [`CookieDriver::with_old_key`].
     #[must_use]
-    pub fn with_old_keys(mut self, keys: impl IntoIterator<Item = Key>) -> Self {
+    pub fn with_old_keys(mut self, keys: impl IntoIterator<Item = CookieKey>) -> Self {
         for key in keys {
             self.keys.add_old(key);
         }
@@ -135,9 +136,9 @@ impl CookieDriver {
     /// roughly 2.9 KB of session data and flash, as JSON, fit.
     ///
     /// ```
-    /// use session_core::{CookieDriver, Key};
+    /// use session_actix::{CookieDriver, CookieKey};
     ///
-    /// let driver = CookieDriver::new("session", Key::generate());
+    /// let driver = CookieDriver::new("session", CookieKey::generate());
     /// assert_eq!(driver.max_record_len(), 2993);
     /// ```
     pub fn max_record_len(&self) -> usize {

@@ -6,7 +6,7 @@ use aes_gcm::Aes256Gcm;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 
-use super::key::{Key, KeyRing, KEY_ID_LEN};
+use super::key::{CookieKey, KeyRing, KEY_ID_LEN};
 use crate::error::DriverError;
 use crate::id::{SessionId, ID_BYTES};
 use crate::record::Record;
@@ -51,7 +51,7 @@ fn aad(header: &[u8], cookie_name: &str) -> Vec<u8> {
 
 /// Seals with a fresh random nonce from the operating system.
 pub(crate) fn seal(
-    key: &Key,
+    key: &CookieKey,
     cookie_name: &str,
     id: &SessionId,
     issued_at: Timestamp,
@@ -65,7 +65,7 @@ pub(crate) fn seal(
 /// Seals with the given nonce. Only [`seal`] (random nonce) and the fixed
 /// test vector call this: reusing a nonce under one key breaks AES-GCM.
 pub(crate) fn seal_with_nonce(
-    key: &Key,
+    key: &CookieKey,
     cookie_name: &str,
     nonce: &[u8; NONCE_LEN],
     id: &SessionId,
@@ -165,7 +165,7 @@ fn decode_payload(plaintext: &[u8], old_key: bool) -> Result<Opened, &'static st
     })
 }
 
-fn cipher(key: &Key) -> Aes256Gcm {
+fn cipher(key: &CookieKey) -> Aes256Gcm {
     let key: aes_gcm::Key<Aes256Gcm> = (*key.bytes()).into();
     Aes256Gcm::new(&key)
 }

@@ -14,8 +14,8 @@ fn at(secs: u64) -> Timestamp {
     Timestamp::from_secs(secs)
 }
 
-fn key(byte: u8) -> Key {
-    Key::from_secret(&[byte; 32]).unwrap()
+fn key(byte: u8) -> CookieKey {
+    CookieKey::from_secret(&[byte; 32]).unwrap()
 }
 
 fn driver() -> CookieDriver {
@@ -72,7 +72,8 @@ fn fixed_test_vector() {
     // Everything fixed: key, nonce, id, times and data. If this test fails,
     // the wire format changed: bump the version byte, do not edit the vector.
     let key =
-        Key::from_hex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f").unwrap();
+        CookieKey::from_hex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
+            .unwrap();
     let nonce: [u8; 12] = [
         0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8, 0xa9, 0xaa, 0xab,
     ];
@@ -561,8 +562,8 @@ fn the_lifecycle_loads_commits_and_reseals_through_the_cookie() {
 fn write_fuzz_seed_corpus() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/open_cookie");
     std::fs::create_dir_all(&dir).unwrap();
-    let current = CookieDriver::new(NAME, Key::from_secret(&[0x42; 32]).unwrap());
-    let old = CookieDriver::new(NAME, Key::from_secret(&[0x24; 32]).unwrap());
+    let current = CookieDriver::new(NAME, CookieKey::from_secret(&[0x42; 32]).unwrap());
+    let old = CookieDriver::new(NAME, CookieKey::from_secret(&[0x24; 32]).unwrap());
     let id = SessionId::from_bytes(&[0x5a; 32]);
     let write = |name: &str, bytes: &[u8]| std::fs::write(dir.join(name), bytes).unwrap();
 

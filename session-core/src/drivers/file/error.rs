@@ -63,7 +63,7 @@ pub enum TemplateProblem {
 }
 
 /// An I/O failure in the session directory, boxed into
-/// [`DriverError::Backend`](crate::DriverError::Backend). It names the
+/// [`DriverError::Backend`](crate::driver::DriverError::Backend). It names the
 /// directory and the operation, never the file (whose name holds the id).
 #[derive(Debug, thiserror::Error)]
 #[error("could not {op} in the session directory {dir:?}: {source}")]

@@ -86,7 +86,7 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use session_core::FileDriver;
+//! use session_actix::FileDriver;
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! # let tmp = tempfile::tempdir()?;
@@ -125,12 +125,13 @@ use async_trait::async_trait;
 
 pub use error::{FileDriverError, TemplateProblem};
 
+use crate::cleanup::CleanupTask;
 use crate::driver::{SessionDriver, Update};
 use crate::error::DriverError;
 use crate::gate::CommitGate;
 use crate::id::SessionId;
 use crate::record::Record;
-use crate::time::{Clock, SystemClock, Timestamp};
+use crate::time::Timestamp;
 use store::{Store, Stored};
 use template::Template;
 
@@ -253,25 +254,11 @@ impl FileDriver {
     ///
     /// Panics if called outside a Tokio runtime, or if `every` is zero.
     pub fn spawn_cleanup(&self, every: Duration) -> CleanupTask {
-        assert!(!every.is_zero(), "the cleanup interval must not be zero");
         let driver = self.clone();
-        let handle = tokio::spawn(async move {
-            let mut ticks = tokio::time::interval(every);
-            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                ticks.tick().await;
-                match driver.cleanup(SystemClock.now()).await {
-                    Ok(0) => {}
-                    Ok(removed) => {
-                        tracing::debug!(driver = "file", removed, "removed expired sessions");
-                    }
-                    Err(e) => {
-                        tracing::warn!(driver = "file", error = %e, "session cleanup failed; retrying at the next interval");
-                    }
-                }
-            }
-        });
-        CleanupTask { handle }
+        CleanupTask::spawn(every, "file", move |now| {
+            let driver = driver.clone();
+            async move { driver.cleanup(now).await.map(|n| n as u64) }
+        })
     }
 
     /// Runs `f` with this process's turn on `id` and the OS lock of `id`
@@ -311,25 +298,6 @@ fn warn_corrupt() {
         driver = "file",
         "a session file is corrupt or truncated; treating it as no session"
     );
-}
-
-/// The periodic cleanup started by [`FileDriver::spawn_cleanup`]. Dropping
-/// it stops the task.
-#[derive(Debug)]
-#[must_use = "the cleanup task stops when this handle is dropped"]
-pub struct CleanupTask {
-    handle: tokio::task::JoinHandle<()>,
-}
-
-impl CleanupTask {
-    /// Stops the task (the same as dropping the handle).
-    pub fn stop(self) {}
-}
-
-impl Drop for CleanupTask {
-    fn drop(&mut self) {
-        self.handle.abort();
-    }
 }
 
 #[async_trait]

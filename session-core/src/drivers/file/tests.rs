@@ -2,6 +2,7 @@ use std::fs;
 use std::path::Path;
 use std::sync::atomic::Ordering;
 
+use crate::time::{Clock, SystemClock};
 use serde_json::json;
 
 use super::*;

@@ -56,9 +56,9 @@ pub enum RedisConnectError {
 /// `build_with_*` methods.
 ///
 /// ```no_run
-/// # async fn f() -> Result<(), session_core::drivers::redis::RedisConnectError> {
+/// # async fn f() -> Result<(), session_actix::driver::redis::RedisConnectError> {
 /// use std::time::Duration;
-/// use session_core::drivers::redis::RedisDriver;
+/// use session_actix::driver::redis::RedisDriver;
 ///
 /// let driver = RedisDriver::builder()
 ///     .prefix("myapp:session:")
@@ -104,7 +104,7 @@ impl RedisDriverBuilder {
 
     /// The most one store call may take, reconnection included (default
     /// 2 s). Past it the call fails with
-    /// [`DriverError::Timeout`](crate::DriverError::Timeout). Also used as
+    /// [`DriverError::Timeout`](crate::driver::DriverError::Timeout). Also used as
     /// the connection's response timeout.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;

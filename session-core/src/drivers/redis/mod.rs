@@ -1,8 +1,8 @@
 //! The Redis driver: sessions in Redis or Redis Cluster (feature `redis`).
 //!
 //! ```no_run
-//! # async fn f() -> Result<(), session_core::drivers::redis::RedisConnectError> {
-//! use session_core::drivers::redis::RedisDriver;
+//! # async fn f() -> Result<(), session_actix::driver::redis::RedisConnectError> {
+//! use session_actix::driver::redis::RedisDriver;
 //!
 //! // Once, at start-up, outside `HttpServer::new`; clones share the connection.
 //! let driver = RedisDriver::connect("redis://127.0.0.1:6379").await?;
@@ -32,7 +32,7 @@
 //!   minus the caller's `now`, so Redis drops a session at (or within a
 //!   second after) its `expires_at`. `load` also checks `expires_at` itself,
 //!   so the expiry holds to the second whatever the clocks of Redis and the
-//!   application say, and a [`ManualClock`](crate::ManualClock) works in
+//!   application say, and a [`ManualClock`](crate::driver::ManualClock) works in
 //!   tests.
 //!
 //! Nothing else is written: no index, no lock keys. Redis removes expired
@@ -129,13 +129,13 @@
 //! - Requires Rust 1.88 (the redis crate's minimum), above the 1.85 of the
 //!   rest of the crate.
 //!
-//! [`Record::encode`]: crate::Record::encode
-//! [`DriverError::Timeout`]: crate::DriverError::Timeout
-//! [`DriverError::Backend`]: crate::DriverError::Backend
-//! [`DriverError::AlreadyExists`]: crate::DriverError::AlreadyExists
-//! [`Update::Conflict`]: crate::Update::Conflict
-//! [`Update::Gone`]: crate::Update::Gone
-//! [`CommitGate`]: crate::CommitGate
+//! [`Record::encode`]: crate::driver::Record::encode
+//! [`DriverError::Timeout`]: crate::driver::DriverError::Timeout
+//! [`DriverError::Backend`]: crate::driver::DriverError::Backend
+//! [`DriverError::AlreadyExists`]: crate::driver::DriverError::AlreadyExists
+//! [`Update::Conflict`]: crate::driver::Update::Conflict
+//! [`Update::Gone`]: crate::driver::Update::Gone
+//! [`CommitGate`]: crate::driver::CommitGate
 
 mod config;
 mod value;

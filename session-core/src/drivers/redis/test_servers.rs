@@ -27,7 +27,7 @@ pub(super) fn free_port(with_bus: bool) -> u16 {
 }
 
 fn temp_dir(tag: &str) -> PathBuf {
-    let unique = crate::SessionId::generate().as_str()[..10].replace(['-', '_'], "x");
+    let unique = crate::driver::SessionId::generate().as_str()[..10].replace(['-', '_'], "x");
     let dir = std::env::temp_dir().join(format!("session-redis-{tag}-{unique}"));
     std::fs::create_dir_all(&dir).expect("create a temporary directory");
     dir

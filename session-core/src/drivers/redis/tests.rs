@@ -14,8 +14,8 @@ use serde_json::json;
 
 use super::test_servers::RedisServer;
 use super::*;
+use crate::driver::{Clock, ExpiryPolicy, SystemClock};
 use crate::lifecycle::{self, CookieAction};
-use crate::{Clock, ExpiryPolicy, SystemClock};
 
 fn now() -> Timestamp {
     SystemClock.now()
@@ -962,7 +962,7 @@ async fn cluster_calls_are_one_command_each_too() {
 // ---------------------------------------------------------------------------
 // The public conformance suite (feature `conformance`).
 
-/// Runs `session_core::conformance` with a driver under a fresh prefix per
+/// Runs `conformance` with a driver under a fresh prefix per
 /// check, deleting the keys under those prefixes afterwards.
 #[cfg(feature = "conformance")]
 async fn run_conformance<F, Fut>(connect: F)

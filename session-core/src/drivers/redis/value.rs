@@ -124,7 +124,7 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Record, Corrupt> {
 /// least 1 (Redis refuses 0) and at most [`MAX_TTL_MS`].
 ///
 /// The TTL is relative to the caller's `now` (the record's `last_active`),
-/// not an absolute `PXAT`, so the driver works with any [`crate::Clock`] and
+/// not an absolute `PXAT`, so the driver works with any [`crate::driver::Clock`] and
 /// a skew between the application's clock and Redis' does not shorten
 /// sessions. `load` still checks `expires_at` itself, to the second.
 pub(super) fn ttl_ms(now: Timestamp, expires_at: Timestamp) -> u64 {

@@ -15,13 +15,14 @@ use std::time::Duration;
 use async_trait::async_trait;
 use sha2::{Digest, Sha256};
 
+use crate::cleanup::CleanupTask;
 use crate::driver::{SessionDriver, Update};
 use crate::error::DriverError;
 use crate::gate::CommitGate;
 use crate::id::SessionId;
 use crate::record::Record;
 use crate::settings::{DriverSettings, SettingsError};
-use crate::time::{Clock, SystemClock, Timestamp};
+use crate::time::Timestamp;
 
 /// The `sqlx` crate this driver is built on, so an application can build a
 /// pool of the exact same version for `SqlDriver::from_pg_pool` and its
@@ -179,7 +180,7 @@ macro_rules! with_pool {
 /// application already has with `SqlDriver::from_pg_pool` (and its
 /// siblings), or from configuration with [`SqlDriver::from_settings`] (what
 /// the `sqlite`, `postgres` and `mysql` names of
-/// [`DriverRegistry::with_builtins`](crate::DriverRegistry::with_builtins)
+/// [`DriverRegistry::with_builtins`](crate::driver::DriverRegistry::with_builtins)
 /// do). Create the table once with [`SqlDriver::migrate`] or the SQL file for
 /// your database, and start [`SqlDriver::spawn_cleanup`] to delete expired
 /// rows. See the [module docs](self) for the schema and production notes.
@@ -191,7 +192,7 @@ macro_rules! with_pool {
 /// # #[cfg(feature = "postgres")]
 /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
 /// use std::time::Duration;
-/// use session_core::drivers::sql::{SqlDriver, DEFAULT_CLEANUP_BATCH};
+/// use session_actix::driver::sql::{SqlDriver, DEFAULT_CLEANUP_BATCH};
 ///
 /// let driver = SqlDriver::connect("postgres://app@127.0.0.1/app")
 ///     .await?
@@ -409,13 +410,13 @@ impl SqlDriver {
     ///
     /// It does not create the table: call [`SqlDriver::migrate`] (or run the
     /// SQL file) as part of deploying. The registry's factories
-    /// ([`DriverRegistry::with_builtins`](crate::DriverRegistry::with_builtins))
+    /// ([`DriverRegistry::with_builtins`](crate::driver::DriverRegistry::with_builtins))
     /// also check that the table exists, so a missing migration is reported
     /// at start-up instead of on the first request.
     pub async fn from_settings(settings: &DriverSettings) -> Result<Self, SettingsError> {
         let url = settings.require("url", &settings.url)?;
         let invalid = |setting: &str, reason: String| SettingsError::Invalid {
-            setting: setting.into(),
+            setting: settings.setting_name(setting),
             reason,
         };
         let name = backend_of(url).map_err(|m| invalid("url", format!("a database URL ({m})")))?;
@@ -578,36 +579,11 @@ impl SqlDriver {
     /// Panics if called outside a tokio runtime (actix-web's included), or if
     /// `every` is zero.
     pub fn spawn_cleanup(&self, every: Duration, batch: u32) -> CleanupTask {
-        assert!(
-            !every.is_zero(),
-            "the session cleanup interval must not be zero"
-        );
         let driver = self.clone();
-        let handle = tokio::spawn(async move {
-            let mut ticks = tokio::time::interval(every);
-            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                ticks.tick().await;
-                match driver.cleanup_all(SystemClock.now(), batch).await {
-                    Ok(0) => {}
-                    Ok(removed) => tracing::debug!(
-                        driver = driver.name(),
-                        table = driver.table(),
-                        removed,
-                        "removed expired sessions"
-                    ),
-                    Err(error) => tracing::warn!(
-                        driver = driver.name(),
-                        table = driver.table(),
-                        %error,
-                        "removing expired sessions failed; trying again at the next interval"
-                    ),
-                }
-            }
-        });
-        CleanupTask {
-            handle: Some(handle),
-        }
+        CleanupTask::spawn(every, self.name(), move |now| {
+            let driver = driver.clone();
+            async move { driver.cleanup_all(now, batch).await }
+        })
     }
 
     /// Runs `op` within the time limit, mapping sqlx's errors.
@@ -640,39 +616,6 @@ impl SqlDriver {
                 Err(e) => Err(e),
             }
         }).await)
-    }
-}
-
-/// The periodic cleanup started by [`SqlDriver::spawn_cleanup`]. Dropping it
-/// stops the task (at its next `.await`); [`CleanupTask::detach`] lets it
-/// run for as long as the runtime does.
-#[derive(Debug)]
-#[must_use = "the cleanup stops when this handle is dropped; keep it, or call `detach`"]
-pub struct CleanupTask {
-    handle: Option<tokio::task::JoinHandle<()>>,
-}
-
-impl CleanupTask {
-    /// Stops the cleanup (the same as dropping the handle).
-    pub fn stop(self) {}
-
-    /// Lets the cleanup run until the tokio runtime shuts down.
-    pub fn detach(mut self) {
-        self.handle = None;
-    }
-
-    /// Whether the task has ended (it only ends when stopped or if it
-    /// panicked).
-    pub fn is_finished(&self) -> bool {
-        self.handle.as_ref().is_none_or(|h| h.is_finished())
-    }
-}
-
-impl Drop for CleanupTask {
-    fn drop(&mut self) {
-        if let Some(handle) = &self.handle {
-            handle.abort();
-        }
     }
 }
 
