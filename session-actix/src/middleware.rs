@@ -13,9 +13,9 @@ use actix_web::http::header::{HeaderValue, SET_COOKIE};
 use actix_web::HttpResponse;
 use futures_util::future::LocalBoxFuture;
 use session_core::__private::{
-    insert_slot, prepare_commit, CookieAction, PendingCommit, Slot, Source,
+    insert_slot, prepare_commit, CookieAction, Loading, PendingCommit, Slot, Source,
 };
-use session_core::driver::{ExpiryPolicy, SessionDriver, Timestamp};
+use session_core::driver::SessionDriver;
 
 use crate::config::{Config, SessionMiddlewareBuilder};
 
@@ -118,20 +118,13 @@ impl Source for Shared {
         self.0.name.as_deref()
     }
 
-    fn driver(&self) -> &dyn SessionDriver {
-        self.0.driver.as_ref()
-    }
-
-    fn cookie_name(&self) -> &str {
-        &self.0.cookie_name
-    }
-
-    fn policy(&self) -> ExpiryPolicy {
-        self.0.policy
-    }
-
-    fn now(&self) -> Timestamp {
-        self.0.now()
+    fn loading(&self) -> Loading<'_> {
+        Loading {
+            driver: self.0.driver.as_ref(),
+            cookie_name: &self.0.cookie_name,
+            policy: self.0.policy,
+            now: self.0.now(),
+        }
     }
 }
 

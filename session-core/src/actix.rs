@@ -13,7 +13,6 @@
 //! the first extractor that asks for the session loads it (one store read),
 //! later ones share it.
 
-use std::any::Any;
 use std::cell::Cell;
 use std::fmt;
 use std::marker::PhantomData;
@@ -46,17 +45,23 @@ impl ResponseError for SessionError {
 }
 
 /// Where a slot's session comes from: the middleware's settings.
-pub trait Source: Any {
+pub trait Source: 'static {
     /// The middleware's name; `None` for the default one.
     fn name(&self) -> Option<&str>;
+    /// What loading the session needs, in one call.
+    fn loading(&self) -> Loading<'_>;
+}
+
+/// What loading a session needs from the middleware.
+pub struct Loading<'a> {
     /// The store.
-    fn driver(&self) -> &dyn SessionDriver;
+    pub driver: &'a dyn SessionDriver,
     /// The session cookie's name.
-    fn cookie_name(&self) -> &str;
+    pub cookie_name: &'a str,
     /// The expiry rules.
-    fn policy(&self) -> ExpiryPolicy;
+    pub policy: ExpiryPolicy,
     /// The current time.
-    fn now(&self) -> Timestamp;
+    pub now: Timestamp,
 }
 
 /// One middleware's session in one request: loaded on first use.
@@ -81,53 +86,54 @@ impl<S> Slot<S> {
     }
 }
 
-/// The slots of every session middleware that wraps the request, in the
-/// request's extensions.
-pub struct Slots {
-    first: Rc<Slot<dyn Source>>,
-    rest: Vec<Rc<Slot<dyn Source>>>,
-}
+/// A request's slots, in its extensions: the innermost middleware's as an
+/// `Rc<Slot<dyn Source>>` (so that a route with one middleware, the common
+/// case, pays for one entry), the ones further out, if any, in a [`Slots`].
+type Shared = Rc<Slot<dyn Source>>;
+
+/// The slots of the session middlewares further out than the innermost one,
+/// when several wrap a request.
+#[derive(Default)]
+pub(crate) struct Slots(Vec<Shared>);
 
 /// Puts `slot` in the request, beside the slots of middlewares further out.
 /// A slot of the same name as one further out replaces it: the innermost
 /// middleware of a name serves the handler, and the outer one, never loaded,
 /// commits nothing.
-pub fn insert_slot(req: &actix_web::dev::ServiceRequest, slot: Rc<Slot<dyn Source>>) {
+#[inline]
+pub fn insert_slot(req: &actix_web::dev::ServiceRequest, slot: Shared) {
     let mut extensions = req.extensions_mut();
-    let Some(mut outer) = extensions.insert(Slots {
-        first: slot,
-        rest: Vec::new(),
-    }) else {
+    let Some(outer) = extensions.insert(slot) else {
         return;
     };
-    let Some(ours) = extensions.get_mut::<Slots>() else {
-        return;
-    };
-    let name = ours.first.source.name().map(str::to_owned);
-    let mut keep = |s: Rc<Slot<dyn Source>>| {
-        if s.source.name() == name.as_deref() {
+    let name = extensions
+        .get::<Shared>()
+        .and_then(|s| s.source.name())
+        .map(str::to_owned);
+    let mut rest = extensions.remove::<Slots>().unwrap_or_default();
+    rest.0.push(outer);
+    rest.0.retain(|s| {
+        let same = s.source.name() == name.as_deref();
+        if same {
             tracing::debug!(
                 name = name.as_deref().unwrap_or("(default)"),
                 "two session middlewares of the same name wrap this route; the inner one serves it"
             );
-        } else {
-            ours.rest.push(s);
         }
-    };
-    keep(outer.first);
-    for s in outer.rest.drain(..) {
-        keep(s);
-    }
+        !same
+    });
+    extensions.insert(rest);
 }
 
-fn find_slot(req: &HttpRequest, name: Option<&str>) -> Result<Rc<Slot<dyn Source>>, SessionError> {
+fn find_slot(req: &HttpRequest, name: Option<&str>) -> Result<Shared, SessionError> {
     let extensions = req.extensions();
-    let found = extensions.get::<Slots>().and_then(|slots| {
-        std::iter::once(&slots.first)
-            .chain(&slots.rest)
-            .find(|s| s.source.name() == name)
-            .cloned()
-    });
+    let found = match extensions.get::<Shared>() {
+        Some(inner) if inner.source.name() == name => Some(Rc::clone(inner)),
+        Some(_) => extensions
+            .get::<Slots>()
+            .and_then(|rest| rest.0.iter().find(|s| s.source.name() == name).cloned()),
+        None => None,
+    };
     found.ok_or_else(|| {
         let error = SessionError::MissingMiddleware {
             name: name.map(str::to_owned),
@@ -142,11 +148,10 @@ impl Slot<dyn Source> {
     async fn load(&self, headers: &HeaderMap) -> Result<&ReadonlySession, SessionError> {
         self.session
             .get_or_try_init(|| async {
-                let source = &self.source;
-                let cookie = find_cookie(headers, source.cookie_name());
+                let Loading { driver, cookie_name, policy, now } = self.source.loading();
+                let cookie = find_cookie(headers, cookie_name);
                 self.had_cookie.set(cookie.is_some());
-                let driver = source.driver();
-                let loaded = lifecycle::load(driver, cookie, source.policy(), source.now()).await;
+                let loaded = lifecycle::load(driver, cookie, policy, now).await;
                 match loaded {
                     Ok((session, rejected)) => {
                         match rejected {
@@ -221,7 +226,7 @@ impl FromRequest for Session {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
-        Box::pin(async move { Ok(load(req, None).await?.writable()) })
+        Box::pin(async move { Ok(load(req, None).await?.into_writable()) })
     }
 }
 
@@ -353,7 +358,7 @@ mod sealed {
 
 impl Handle for Session {
     fn from_loaded(loaded: ReadonlySession) -> Self {
-        loaded.writable()
+        loaded.into_writable()
     }
 }
 

@@ -13,7 +13,7 @@
 //! # mod wrapper {
 //! use session_actix::{driver::conformance, MemoryDriver};
 //!
-//! #[tokio::test]
+//! #[actix_web::test]
 //! async fn memory_driver_conforms() {
 //!     // The factory is called once per check, so each check gets a fresh driver.
 //!     conformance::run(|| async { MemoryDriver::new() }).await;

@@ -48,8 +48,8 @@ pub use crate::settings::{DriverFuture, DriverRegistry, DriverSettings, Settings
 pub use crate::time::{Clock, ManualClock, SystemClock, Timestamp};
 
 #[cfg(feature = "conformance")]
-#[doc(inline)]
-pub use crate::conformance;
+#[path = "conformance.rs"]
+pub mod conformance;
 
 #[cfg(feature = "cookie")]
 #[doc(inline)]

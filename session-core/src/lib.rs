@@ -27,8 +27,6 @@ mod change;
     feature = "mysql"
 ))]
 mod cleanup;
-#[cfg(feature = "conformance")]
-pub mod conformance;
 mod contract;
 pub mod driver;
 mod drivers;
@@ -73,6 +71,6 @@ pub use drivers::sql::SqlDriver;
 #[doc(hidden)]
 pub mod __private {
     #[cfg(feature = "actix")]
-    pub use crate::actix::{insert_slot, load_as, Handle, Slot, Slots, Source};
+    pub use crate::actix::{insert_slot, load_as, Handle, Loading, Slot, Source};
     pub use crate::lifecycle::{load, prepare_commit, CookieAction, PendingCommit, Rejected};
 }

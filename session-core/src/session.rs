@@ -254,8 +254,13 @@ impl ReadonlySession {
     /// commit at the end of the request. Crate-private: only the extractor
     /// (and the engine's own tests) may upgrade a handle.
     pub(crate) fn writable(&self) -> Session {
+        self.clone().into_writable()
+    }
+
+    /// [`writable`](Self::writable), without a copy of the handle.
+    pub(crate) fn into_writable(self) -> Session {
         self.state.borrow_mut().writable_used = true;
-        Session { read: self.clone() }
+        Session { read: self }
     }
 
     /// Reads the value under `key`, or `None` when absent. An error means a
@@ -340,7 +345,7 @@ impl Session {
     /// It behaves as in a request whose handler took the session; nothing it
     /// holds is stored anywhere.
     pub fn detached() -> Self {
-        ReadonlySession::from_state(State::new_empty(ExpiryPolicy::default())).writable()
+        ReadonlySession::from_state(State::new_empty(ExpiryPolicy::default())).into_writable()
     }
 
     pub(crate) fn write(&self) -> std::cell::RefMut<'_, State> {

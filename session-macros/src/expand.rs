@@ -189,6 +189,28 @@ pub(crate) fn expand(input: &Input) -> TokenStream {
          session data stays."
     );
 
+    // Both views are extractors, each of its own session handle.
+    let extractors = [
+        (&view, quote!(Session)),
+        (&ro_view, quote!(ReadonlySession)),
+    ]
+    .map(|(ty, handle)| {
+        quote! {
+            #[automatically_derived]
+            impl #krate::__private::FromRequest for #ty {
+                type Error = #error;
+                type Future = #krate::__private::LocalBoxFuture<'static, #result<Self, #error>>;
+
+                fn from_request(
+                    #req: &#krate::__private::HttpRequest,
+                    _: &mut #krate::__private::Payload,
+                ) -> Self::Future {
+                    #krate::__private::extract::<#krate::#handle, Self>(#req, Self::new)
+                }
+            }
+        }
+    });
+
     quote! {
         #[doc = #view_doc]
         #[derive(::core::clone::Clone, ::core::fmt::Debug)]
@@ -314,31 +336,7 @@ pub(crate) fn expand(input: &Input) -> TokenStream {
                 }
             }
 
-            #[automatically_derived]
-            impl #krate::__private::FromRequest for #view {
-                type Error = #error;
-                type Future = #krate::__private::LocalBoxFuture<'static, #result<Self, #error>>;
-
-                fn from_request(
-                    #req: &#krate::__private::HttpRequest,
-                    _: &mut #krate::__private::Payload,
-                ) -> Self::Future {
-                    #krate::__private::extract::<#krate::Session, Self>(#req, Self::new)
-                }
-            }
-
-            #[automatically_derived]
-            impl #krate::__private::FromRequest for #ro_view {
-                type Error = #error;
-                type Future = #krate::__private::LocalBoxFuture<'static, #result<Self, #error>>;
-
-                fn from_request(
-                    #req: &#krate::__private::HttpRequest,
-                    _: &mut #krate::__private::Payload,
-                ) -> Self::Future {
-                    #krate::__private::extract::<#krate::ReadonlySession, Self>(#req, Self::new)
-                }
-            }
+            #(#extractors)*
         };
     }
 }

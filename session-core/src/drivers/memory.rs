@@ -227,13 +227,30 @@ mod tests {
             .await
             .unwrap()
             .is_none());
-        // A write in the same shard at a later time evicts it.
-        let same_shard = SessionId::from_bytes(&[1; 32]);
-        assert_eq!(same_shard, old);
-        let other = SessionId::parse(&format!("A{}", &old.as_str()[1..])).unwrap();
+        assert_eq!(
+            d.len(),
+            1,
+            "expired but not evicted yet: nothing wrote since"
+        );
+        // A write of another session in the same shard (shards go by the
+        // id's first character) at a later time evicts it.
+        let mut bytes = [2; 32];
+        bytes[0] = 1;
+        let other = SessionId::from_bytes(&bytes);
+        assert_ne!(other, old);
+        assert_eq!(other.as_str()[..1], old.as_str()[..1], "the same shard");
         d.create(&other, &rec(20, 30)).await.unwrap();
-        assert_eq!(d.cleanup(Timestamp::from_secs(20)), 0);
-        assert_eq!(d.len(), 1);
+        assert_eq!(d.len(), 1, "the expired record went with the write");
+        assert_eq!(
+            d.cleanup(Timestamp::from_secs(20)),
+            0,
+            "nothing left to clean"
+        );
+        assert!(d
+            .load(&other, Timestamp::from_secs(20))
+            .await
+            .unwrap()
+            .is_some());
     }
 
     #[tokio::test]

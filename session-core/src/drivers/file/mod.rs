@@ -97,8 +97,7 @@
 //! // Create it once and clone it into every worker: clones share their locks.
 //! let for_a_worker = driver.clone();
 //! # drop(for_a_worker);
-//! # let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-//! # rt.block_on(async {
+//! # actix_web::rt::System::new().block_on(async {
 //! // Inside the runtime (for example in `#[actix_web::main]`), remove
 //! // expired sessions every ten minutes for as long as `cleanup` is kept.
 //! let cleanup = driver.spawn_cleanup(Duration::from_secs(600));

@@ -73,7 +73,7 @@ fn chain(e: &dyn std::error::Error) -> String {
 #[cfg(feature = "conformance")]
 mod conformance {
     use super::*;
-    use crate::conformance;
+    use crate::driver::conformance;
     use crate::lifecycle::{self, CookieAction};
     use crate::policy::ExpiryPolicy;
     use futures_util::future::join_all;

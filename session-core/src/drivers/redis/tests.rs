@@ -976,11 +976,11 @@ where
         cleanup.add(&prefix);
         connect(prefix)
     };
-    crate::conformance::run(factory).await;
+    crate::driver::conformance::run(factory).await;
     let used = cleanup.prefixes.lock().unwrap().len();
     assert_eq!(
         used,
-        crate::conformance::CHECKS.len(),
+        crate::driver::conformance::CHECKS.len(),
         "one fresh driver per check"
     );
 }
