@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::cookie::{Cookie, SameSite};
+use session_core::__private::CommitGate;
 use session_core::driver::{Clock, ExpiryPolicy, SessionDriver, SystemClock, Timestamp};
 
 use crate::error::ConfigError;
@@ -32,6 +33,9 @@ pub(crate) struct Config {
     pub(crate) policy: ExpiryPolicy,
     pub(crate) hook: Option<CookieHook>,
     pub(crate) clock: Arc<dyn Clock>,
+    /// Queues this process' parallel saves to one session, so that they are
+    /// committed together to a remote driver.
+    pub(crate) gate: CommitGate,
     /// What follows `name=value` in every `Set-Cookie` but `Max-Age`
     /// (`; HttpOnly; SameSite=Lax; Secure; Path=/`), formatted once by the
     /// cookie crate so each response only appends.
@@ -304,6 +308,7 @@ impl SessionMiddlewareBuilder {
             policy: self.policy,
             hook: self.hook,
             clock: self.clock,
+            gate: CommitGate::default(),
             attributes: String::new(),
         };
         let template = config.base_cookie(String::new()).to_string();

@@ -227,7 +227,10 @@ async fn commit<B>(
     mut res: ServiceResponse<B>,
 ) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
     let config = &slot.source.0;
-    match pending.run(config.driver.as_ref()).await {
+    match pending
+        .run(config.driver.as_ref(), Some(&config.gate))
+        .await
+    {
         Ok(CookieAction::Keep) => {}
         Ok(CookieAction::Set { value, expires_at }) => {
             append_cookie(&mut res, &config.set_cookie(value, expires_at));

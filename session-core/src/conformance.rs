@@ -75,6 +75,7 @@ use serde_json::{json, Map, Value};
 
 use crate::driver::{CookieRead, SessionDriver, Update};
 use crate::error::DriverError;
+use crate::gate::CommitGate;
 use crate::id::{SessionId, ID_LEN};
 use crate::lifecycle::{self, CookieAction, Rejected};
 use crate::policy::ExpiryPolicy;
@@ -156,7 +157,7 @@ checks! {
     overlapping_commits_merge =>
         "two requests loaded from the same state that change different keys both land, and their increments add up",
     concurrent_commits_lose_nothing =>
-        "many commits racing on one session all land, batched by the driver's commit gate and racing its compare-and-set: every increment counts and every key is kept",
+        "many commits racing on one session all land, batched by a commit gate and racing the compare-and-set: every increment counts and every key is kept",
     malformed_ids_are_rejected =>
         "`read_cookie` answers `CookieRead::Invalid` for a value that is not a well-formed id (path- or SQL-shaped, wrong length or alphabet), and `Reference` for a well-formed one",
     large_record_round_trips =>
@@ -711,7 +712,7 @@ async fn load_session(cx: &Ctx<'_>, cookie: &str, now: Timestamp) -> ReadonlySes
 }
 
 async fn commit(cx: &Ctx<'_>, session: &ReadonlySession, now: Timestamp) -> CookieAction {
-    let result = lifecycle::commit(session, cx.driver, now).await;
+    let result = lifecycle::commit(session, cx.driver, None, now).await;
     cx.ok("lifecycle::commit", result)
 }
 
@@ -782,13 +783,15 @@ pub async fn overlapping_commits_merge(driver: &dyn SessionDriver) {
 /// [`CONCURRENT_COMMITS`] requests load one session, each increments a
 /// counter and puts its own key, and all commit at once; the driver calls
 /// interleave at their await points. Nothing may be lost. Run twice: through
-/// the driver's [`CommitGate`](crate::driver::CommitGate), if it has one, and past
-/// it, so that the compare-and-set itself is raced.
+/// the engine's commit gate, which batches parallel saves when the driver is
+/// [remote](SessionDriver::remote), and past it, so that the compare-and-set
+/// itself is raced.
 pub async fn concurrent_commits_lose_nothing(driver: &dyn SessionDriver) {
     let cx = Ctx::new("concurrent_commits_lose_nothing", driver);
     let now = now();
-    // Through the driver's commit gate, if it has one (parallel saves are
-    // batched), and past it (they race the driver's compare-and-set).
+    // Through a commit gate, as the middleware commits (parallel saves to a
+    // remote driver are batched), and past it (they race the driver's
+    // compare-and-set).
     for gated in [true, false] {
         let how = if gated {
             "through the commit gate"
@@ -796,6 +799,7 @@ pub async fn concurrent_commits_lose_nothing(driver: &dyn SessionDriver) {
             "past the commit gate"
         };
         let cookie = stored_session(&cx, now, &[("count", json!(0))]).await;
+        let gate = CommitGate::default();
 
         let mut sessions = Vec::with_capacity(CONCURRENT_COMMITS);
         for i in 0..CONCURRENT_COMMITS {
@@ -814,7 +818,7 @@ pub async fn concurrent_commits_lose_nothing(driver: &dyn SessionDriver) {
         let results = join_all(
             sessions
                 .iter()
-                .map(|session| commit_maybe_gated(session, driver, now, gated)),
+                .map(|session| lifecycle::commit(session, driver, gated.then_some(&gate), now)),
         )
         .await;
         for (i, result) in results.into_iter().enumerate() {
@@ -851,19 +855,6 @@ pub async fn concurrent_commits_lose_nothing(driver: &dyn SessionDriver) {
             ),
         );
         cx.ok("destroy", driver.destroy(&id).await);
-    }
-}
-
-async fn commit_maybe_gated(
-    session: &ReadonlySession,
-    driver: &dyn SessionDriver,
-    now: Timestamp,
-    gated: bool,
-) -> Result<CookieAction, DriverError> {
-    if gated {
-        lifecycle::commit(session, driver, now).await
-    } else {
-        lifecycle::commit_ungated(session, driver, now).await
     }
 }
 

@@ -5,7 +5,6 @@ use std::fmt;
 use async_trait::async_trait;
 
 use crate::error::DriverError;
-use crate::gate::CommitGate;
 use crate::id::SessionId;
 use crate::record::Record;
 use crate::time::Timestamp;
@@ -83,16 +82,16 @@ pub trait SessionDriver: Send + Sync + fmt::Debug + 'static {
         None
     }
 
-    /// The gate that queues this process' commits to one session, if the
-    /// driver wants one. Return `Some` from a driver whose
-    /// [`update`](Self::update) is a network round trip (the Redis and SQL
-    /// drivers do): parallel requests to one session then take turns instead
-    /// of all losing the compare-and-set and retrying. Keep the default,
-    /// `None`, when `update` is in-process and cheap (the memory driver) or
-    /// when there is no store (the cookie driver). Return the same gate from
-    /// every clone of the driver.
-    fn commit_gate(&self) -> Option<&CommitGate> {
-        None
+    /// Whether a call costs a round trip to another process or to the disk
+    /// (Redis, SQL, files), rather than a map operation in this one. Answer
+    /// `true` and the engine commits parallel saves of one session from this
+    /// process together, one compare-and-set for the lot, instead of letting
+    /// each lose the race and retry over the network. Keep the default,
+    /// `false`, when `update` is in-process and cheap (the memory driver) or
+    /// when there is no store (the cookie driver). Correctness never depends
+    /// on it: the version check of [`update`](Self::update) does that.
+    fn remote(&self) -> bool {
+        false
     }
 
     /// Interprets a session cookie's value. The default parses it as a

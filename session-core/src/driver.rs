@@ -40,7 +40,6 @@ pub use async_trait::async_trait;
 
 pub use crate::contract::{CookieRead, SessionDriver, Update};
 pub use crate::error::{DriverError, IdError};
-pub use crate::gate::CommitGate;
 pub use crate::id::{SessionId, ID_BYTES, ID_LEN};
 pub use crate::policy::ExpiryPolicy;
 pub use crate::record::Record;

@@ -120,8 +120,8 @@ pub enum DriverError {
     #[error("the session changed under this request {0} times in a row; the commit gave up")]
     Contention(u32),
     /// This request's changes were being committed together with those of
-    /// parallel requests to the same session (see
-    /// [`CommitGate`](crate::driver::CommitGate)), and that commit failed. The cause
+    /// parallel requests to the same session (group commit, see
+    /// [`SessionDriver::remote`](crate::driver::SessionDriver::remote)), and that commit failed. The cause
     /// is logged with the request that ran it; fix that and these go away.
     #[error("the commit this request's changes were part of failed: {0}")]
     Joined(String),

@@ -17,7 +17,8 @@ use crate::record::Record;
 
 /// Queues one process' saves to the same session so that they commit
 /// together, for drivers whose compare-and-set costs a round trip (see
-/// [`SessionDriver::commit_gate`](crate::driver::SessionDriver::commit_gate)).
+/// [`SessionDriver::remote`](crate::driver::SessionDriver::remote)). The
+/// middleware keeps one for the process and hands it to every commit.
 ///
 /// Without it, `n` requests saving one session at once all send their
 /// compare-and-set, one wins, and the other `n - 1` merge and send again:
@@ -34,24 +35,11 @@ use crate::record::Record;
 /// would see each other's.
 ///
 /// Correctness never depends on the gate: the driver's version check still
-/// guards against other processes, and a batch that loses to one merges and
-/// retries like a single request.
+/// guards against other processes (and other gates), and a batch that loses
+/// to one merges and retries like a single request.
 ///
-/// Clones share the queue, so a driver cloned into every worker keeps one
-/// gate for the whole process. A session's entry exists only while a commit
-/// to it runs; the gate holds nothing otherwise.
-///
-/// ```
-/// use session_actix::driver::CommitGate;
-///
-/// #[derive(Debug, Default)]
-/// struct MyDriver {
-///     gate: CommitGate,
-///     // the connection pool ...
-/// }
-/// // In `impl SessionDriver for MyDriver`:
-/// // fn commit_gate(&self) -> Option<&CommitGate> { Some(&self.gate) }
-/// ```
+/// Clones share the queue. A session's entry exists only while a commit to
+/// it runs; the gate holds nothing otherwise.
 #[derive(Clone, Default)]
 pub struct CommitGate {
     /// A key is present while a commit to that session runs; its value holds
@@ -259,8 +247,8 @@ mod tests {
         fn name(&self) -> &'static str {
             "remote"
         }
-        fn commit_gate(&self) -> Option<&CommitGate> {
-            Some(&self.gate)
+        fn remote(&self) -> bool {
+            true
         }
         async fn load(
             &self,
@@ -307,7 +295,10 @@ mod tests {
             .await
             .unwrap();
         session.writable().put("count", 0).unwrap();
-        match lifecycle::commit(&session, driver, NOW).await.unwrap() {
+        match lifecycle::commit(&session, driver, Some(&driver.gate), NOW)
+            .await
+            .unwrap()
+        {
             CookieAction::Set { value, .. } => value,
             other => panic!("a new session answered {other:?}"),
         }
@@ -344,7 +335,12 @@ mod tests {
         for i in 0..16 {
             sessions.push(request(&driver, &cookie, i).await);
         }
-        let results = join_all(sessions.iter().map(|s| lifecycle::commit(s, &driver, NOW))).await;
+        let results = join_all(
+            sessions
+                .iter()
+                .map(|s| lifecycle::commit(s, &driver, Some(&driver.gate), NOW)),
+        )
+        .await;
         for result in results {
             assert!(
                 matches!(&result, Ok(CookieAction::Set { value, .. }) if *value == cookie),
@@ -373,9 +369,9 @@ mod tests {
             request(&driver, &cookie, 1).await,
             request(&driver, &cookie, 2).await,
         );
-        let mut first = Box::pin(lifecycle::commit(&a, &driver, NOW));
-        let mut second = Box::pin(lifecycle::commit(&b, &driver, NOW));
-        let mut third = Box::pin(lifecycle::commit(&c, &driver, NOW));
+        let mut first = Box::pin(lifecycle::commit(&a, &driver, Some(&driver.gate), NOW));
+        let mut second = Box::pin(lifecycle::commit(&b, &driver, Some(&driver.gate), NOW));
+        let mut third = Box::pin(lifecycle::commit(&c, &driver, Some(&driver.gate), NOW));
         assert!(
             first.as_mut().now_or_never().is_none(),
             "the first leads, in update"
@@ -397,7 +393,14 @@ mod tests {
             join_all((0..4).map(|i| request(&driver, &cookie, i))).await;
         let mut commits: Vec<_> = sessions
             .iter()
-            .map(|s| Some(Box::pin(lifecycle::commit(s, &driver, NOW))))
+            .map(|s| {
+                Some(Box::pin(lifecycle::commit(
+                    s,
+                    &driver,
+                    Some(&driver.gate),
+                    NOW,
+                )))
+            })
             .collect();
         for commit in commits.iter_mut() {
             assert!(commit.as_mut().unwrap().as_mut().now_or_never().is_none());
@@ -424,7 +427,9 @@ mod tests {
         assert_eq!(busy(&driver), 0);
         // The gate is free again: the next save commits.
         let next = request(&driver, &cookie, 9).await;
-        assert!(lifecycle::commit(&next, &driver, NOW).await.is_ok());
+        assert!(lifecycle::commit(&next, &driver, Some(&driver.gate), NOW)
+            .await
+            .is_ok());
         assert_eq!(count(&driver, &cookie).await, json!(1));
     }
 

@@ -72,5 +72,6 @@ pub use drivers::sql::SqlDriver;
 pub mod __private {
     #[cfg(feature = "actix")]
     pub use crate::actix::{insert_slot, load_as, Handle, Loading, Slot, Source};
+    pub use crate::gate::CommitGate;
     pub use crate::lifecycle::{load, prepare_commit, CookieAction, PendingCommit, Rejected};
 }

@@ -1,12 +1,23 @@
-//! Loading a session at the start of a request and committing it at the end.
-//! Framework adapters call these two functions ([`commit`] may be split into
-//! [`prepare_commit`] and [`PendingCommit::run`], to skip the asynchronous
-//! part when there is nothing to store); handlers never do.
+//! Loading a session at the start of a request and committing it at the end:
+//! the whole commit path, top to bottom.
+//!
+//! 1. [`load`]: the cookie, through the driver, to a session (or a fresh one
+//!    and the reason the cookie was refused).
+//! 2. [`prepare_commit`], after the handler, synchronously: the request's
+//!    change log and the one [`Step`] it calls for (touch, save,
+//!    regenerate, destroy, create), or `None` when the store has nothing to
+//!    do (an unchanged read), so the adapter sets up no asynchronous work.
+//! 3. [`PendingCommit::run`]: one flat match on the step. A save goes
+//!    through the adapter's [`CommitGate`] when the driver is remote, then
+//!    the compare-and-set loop ([`Plan::merge`]) that replays the log on the
+//!    latest record until the version check passes.
+//!
+//! The middleware calls these; handlers never do.
 
 use crate::change::{apply_all, Change, FlashChange};
 use crate::driver::{CookieRead, SessionDriver, Update};
 use crate::error::DriverError;
-use crate::gate::Turn;
+use crate::gate::{CommitGate, Turn};
 use crate::id::SessionId;
 use crate::policy::ExpiryPolicy;
 use crate::record::Record;
@@ -18,9 +29,9 @@ use crate::time::Timestamp;
 ///
 /// Every round has a winner, so with `n` requests committing to one session
 /// at once the last one lands within `n` attempts; browsers open at most a
-/// few dozen parallel requests to one site, well under this bound. With a
-/// driver's [`CommitGate`](crate::driver::CommitGate), requests from one process
-/// take turns and only other processes can make a commit retry.
+/// few dozen parallel requests to one site, well under this bound. Through a
+/// [`CommitGate`], requests from one process take turns and only other
+/// processes can make a commit retry.
 pub(crate) const MAX_COMMIT_ATTEMPTS: u32 = 256;
 
 /// Why a cookie did not lead to a stored session. Logged as a warning by the
@@ -111,36 +122,20 @@ pub enum CookieAction {
 /// A session for which no writable handle was handed out commits nothing.
 /// This is [`prepare_commit`] followed by [`PendingCommit::run`]; the
 /// middleware calls those two, the conformance suite and the tests this.
+///
+/// With a `gate`, parallel saves to one session from this process are
+/// committed together when the driver is [remote](SessionDriver::remote);
+/// without one, each races the driver's compare-and-set.
 #[cfg(any(test, feature = "conformance"))]
 pub(crate) async fn commit(
     session: &ReadonlySession,
     driver: &dyn SessionDriver,
+    gate: Option<&CommitGate>,
     now: Timestamp,
 ) -> Result<CookieAction, DriverError> {
-    commit_with(session, driver, now, true).await
-}
-
-/// [`commit`] past the driver's [`CommitGate`](crate::driver::CommitGate), so that
-/// the conformance suite races the driver's own compare-and-set.
-#[cfg(feature = "conformance")]
-pub(crate) async fn commit_ungated(
-    session: &ReadonlySession,
-    driver: &dyn SessionDriver,
-    now: Timestamp,
-) -> Result<CookieAction, DriverError> {
-    commit_with(session, driver, now, false).await
-}
-
-#[cfg(any(test, feature = "conformance"))]
-async fn commit_with(
-    session: &ReadonlySession,
-    driver: &dyn SessionDriver,
-    now: Timestamp,
-    gated: bool,
-) -> Result<CookieAction, DriverError> {
-    match prepare(session, now, gated) {
+    match prepare_commit(session, now) {
         None => Ok(CookieAction::Keep),
-        Some(pending) => pending.run(driver).await,
+        Some(pending) => pending.run(driver, gate).await,
     }
 }
 
@@ -151,36 +146,6 @@ async fn commit_with(
 /// commit at all. Call it once, after the handler, and only if the handler
 /// succeeded.
 pub fn prepare_commit(session: &ReadonlySession, now: Timestamp) -> Option<PendingCommit> {
-    prepare(session, now, true)
-}
-
-/// What [`prepare_commit`] found to do; [`PendingCommit::run`] does it.
-#[must_use = "nothing is stored until `run` is awaited"]
-pub struct PendingCommit {
-    plan: Plan,
-    now: Timestamp,
-}
-
-// By hand: the plan holds the session's data, which has no place in logs.
-impl std::fmt::Debug for PendingCommit {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PendingCommit")
-            .field("changes", &self.plan.log.len())
-            .field("destroy", &self.plan.destroy_stored)
-            .field("regenerate", &self.plan.regenerate)
-            .finish_non_exhaustive()
-    }
-}
-
-impl PendingCommit {
-    /// Writes the request's changes through `driver` and says what to do with
-    /// the cookie.
-    pub async fn run(self, driver: &dyn SessionDriver) -> Result<CookieAction, DriverError> {
-        self.plan.run(driver, self.now).await
-    }
-}
-
-fn prepare(session: &ReadonlySession, now: Timestamp, gated: bool) -> Option<PendingCommit> {
     let mut state = session.state.borrow_mut();
     if !state.writable_used {
         return None;
@@ -198,20 +163,69 @@ fn prepare(session: &ReadonlySession, now: Timestamp, gated: bool) -> Option<Pen
             }
         }
     }
+    // The handler is done with the state: move, do not copy, the record.
+    let step = match state.stored.take() {
+        Some(stored) if state.destroy_stored && log.is_empty() => Step::Destroy(stored),
+        Some(stored) if state.destroy_stored => Step::Create {
+            replaces: Some(stored),
+        },
+        Some(stored) if state.regenerate => Step::Regenerate(stored),
+        Some(stored) if !log.is_empty() => Step::Save(stored),
+        // Unchanged, and the check above found a refresh (or reseal) due.
+        Some(stored) => Step::Touch(stored),
+        None if log.is_empty() => return None,
+        None => Step::Create { replaces: None },
+    };
     let plan = Plan {
+        step,
         id: state.id.clone(),
-        // The handler is done with the state: move, do not copy, the record.
-        stored: state.stored.take(),
-        destroy_stored: state.destroy_stored,
-        regenerate: state.regenerate,
-        reseal: state.reseal,
         log,
         policy: state.policy,
-        gated,
     };
     // The borrow ends here: the plan holds nothing of the state, so nothing
     // below holds it across an await.
     Some(PendingCommit { plan, now })
+}
+
+/// What [`prepare_commit`] found to do; [`PendingCommit::run`] does it.
+#[must_use = "nothing is stored until `run` is awaited"]
+pub struct PendingCommit {
+    plan: Plan,
+    now: Timestamp,
+}
+
+// By hand: the plan holds the session's data, which has no place in logs.
+impl std::fmt::Debug for PendingCommit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let step = match &self.plan.step {
+            Step::Touch(_) => "touch",
+            Step::Save(_) => "save",
+            Step::Regenerate(_) => "regenerate",
+            Step::Destroy(_) => "destroy",
+            Step::Create { replaces: None } => "create",
+            Step::Create { replaces: Some(_) } => "destroy and create",
+        };
+        f.debug_struct("PendingCommit")
+            .field("changes", &self.plan.log.len())
+            .field("step", &step)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PendingCommit {
+    /// Writes the request's changes through `driver` and says what to do with
+    /// the cookie. Saves to a [remote](SessionDriver::remote) driver go
+    /// through `gate`, which the caller keeps for the whole process (the
+    /// middleware does), so that parallel saves to one session are committed
+    /// together.
+    pub async fn run(
+        self,
+        driver: &dyn SessionDriver,
+        gate: Option<&CommitGate>,
+    ) -> Result<CookieAction, DriverError> {
+        let gate = gate.filter(|_| driver.remote());
+        self.plan.run(driver, gate, self.now).await
+    }
 }
 
 /// What the request did to the flash bag, if anything worth saving.
@@ -231,38 +245,55 @@ fn flash_change(state: &State) -> Option<FlashChange> {
     })
 }
 
+/// The one thing a commit does to the store, decided by [`prepare_commit`].
+enum Step {
+    /// An unchanged session whose expiry refresh is due (or whose cookie
+    /// must be resealed): extend its life.
+    Touch(Stored),
+    /// Apply the change log to the stored record under a version check.
+    Save(Stored),
+    /// Move the stored session, with the change log, to the new id, then
+    /// destroy the old id.
+    Regenerate(Stored),
+    /// Destroy the stored session; nothing was written after.
+    Destroy(Stored),
+    /// Store the change log as a new session under the new id: a client
+    /// without one, or data written after a destroy of `replaces`.
+    Create { replaces: Option<Stored> },
+}
+
 struct Plan {
+    step: Step,
+    /// The id a created or regenerated session gets.
     id: SessionId,
-    stored: Option<Stored>,
-    destroy_stored: bool,
-    regenerate: bool,
-    reseal: bool,
     log: Vec<Change>,
     policy: ExpiryPolicy,
-    /// Whether saves go through the driver's commit gate.
-    gated: bool,
 }
 
 impl Plan {
     async fn run(
         mut self,
         driver: &dyn SessionDriver,
+        gate: Option<&CommitGate>,
         now: Timestamp,
     ) -> Result<CookieAction, DriverError> {
-        let mut action = CookieAction::Keep;
-        // Moved out, not cloned: the plan is consumed here.
-        let live = match self.stored.take() {
-            Some(stored) if self.destroy_stored => {
-                if !stored.inline {
-                    driver.destroy(&stored.id).await?;
+        // Moved out of the plan, not cloned: the plan is consumed here.
+        match std::mem::replace(&mut self.step, Step::Create { replaces: None }) {
+            Step::Touch(stored) => {
+                let mut record = stored.record;
+                record.last_active = now;
+                record.expires_at = self.policy.expires_at(record.created_at, now);
+                if stored.inline || driver.touch(&stored.id, now, record.expires_at).await? {
+                    Ok(set(driver, &stored.id, &record)?)
+                } else {
+                    Ok(CookieAction::Remove)
                 }
-                action = CookieAction::Remove;
-                None
             }
-            other => other,
-        };
-        match live {
-            Some(stored) if self.regenerate => {
+            Step::Save(stored) => {
+                let log = std::mem::take(&mut self.log);
+                self.save(driver, gate, stored, log, now).await
+            }
+            Step::Regenerate(stored) => {
                 // Re-read so that what parallel requests committed moves too.
                 let latest = if stored.inline {
                     Some(stored.record.clone())
@@ -283,29 +314,26 @@ impl Plan {
                 }
                 Ok(set(driver, &id, &record)?)
             }
-            Some(stored) if !self.log.is_empty() => {
-                let log = std::mem::take(&mut self.log);
-                self.save(driver, stored, log, now).await
-            }
-            Some(stored) => {
-                let due = self.policy.touch_due(&stored.record, now);
-                if !(due || self.reseal) {
-                    return Ok(CookieAction::Keep);
+            Step::Destroy(stored) => {
+                if !stored.inline {
+                    driver.destroy(&stored.id).await?;
                 }
-                let mut record = stored.record;
-                record.last_active = now;
-                record.expires_at = self.policy.expires_at(record.created_at, now);
-                if stored.inline || driver.touch(&stored.id, now, record.expires_at).await? {
-                    Ok(set(driver, &stored.id, &record)?)
-                } else {
-                    Ok(CookieAction::Remove)
-                }
+                Ok(CookieAction::Remove)
             }
-            None => {
+            Step::Create { replaces } => {
+                if let Some(old) = &replaces {
+                    if !old.inline {
+                        driver.destroy(&old.id).await?;
+                    }
+                }
                 let mut record = Record::new(now, self.policy.expires_at(now, now));
                 apply_all(&self.log, &mut record);
                 if record.is_empty() {
-                    return Ok(action);
+                    // Nothing to keep: after a destroy, the cookie goes.
+                    return Ok(match replaces {
+                        Some(_) => CookieAction::Remove,
+                        None => CookieAction::Keep,
+                    });
                 }
                 let (id, record) = self.create(driver, record, now).await?;
                 Ok(set(driver, &id, &record)?)
@@ -337,16 +365,17 @@ impl Plan {
 
     /// Applies the change log to the latest stored record under a version
     /// check, merging again whenever a parallel request got there first.
-    /// With the driver's [`CommitGate`](crate::driver::CommitGate), parallel saves
+    /// Through `gate`, parallel saves
     /// from this process are committed together instead.
     async fn save(
         &self,
         driver: &dyn SessionDriver,
+        gate: Option<&CommitGate>,
         stored: Stored,
         log: Vec<Change>,
         now: Timestamp,
     ) -> Result<CookieAction, DriverError> {
-        let Some(gate) = driver.commit_gate().filter(|_| self.gated) else {
+        let Some(gate) = gate else {
             let logs = std::iter::once(log.as_slice());
             return self
                 .merge(driver, &stored.id, stored.record, logs, now)
@@ -451,7 +480,8 @@ mod tests {
         let session = open(&driver, None).await;
         session.writable().put("count", 1).unwrap();
         let pending = prepare_commit(&session, NOW).expect("a new session with data is stored");
-        let CookieAction::Set { value: cookie, .. } = pending.run(&driver).await.unwrap() else {
+        let CookieAction::Set { value: cookie, .. } = pending.run(&driver, None).await.unwrap()
+        else {
             panic!("a new session must set its cookie");
         };
 
@@ -466,7 +496,7 @@ mod tests {
         write.writable().increment("count", 1).unwrap();
         let pending = prepare_commit(&write, NOW).expect("a change is stored");
         assert!(format!("{pending:?}").starts_with("PendingCommit { changes: 1"));
-        pending.run(&driver).await.unwrap();
+        pending.run(&driver, None).await.unwrap();
         let after = open(&driver, Some(&cookie)).await;
         assert_eq!(after.get::<i64>("count").unwrap(), Some(2));
     }

@@ -253,6 +253,7 @@ impl ReadonlySession {
     /// A writable handle to the same session, which marks the session for
     /// commit at the end of the request. Crate-private: only the extractor
     /// (and the engine's own tests) may upgrade a handle.
+    #[cfg(any(test, feature = "conformance"))]
     pub(crate) fn writable(&self) -> Session {
         self.clone().into_writable()
     }

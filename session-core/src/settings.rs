@@ -292,7 +292,7 @@ impl fmt::Debug for DriverRegistry {
 }
 
 /// Built-in drivers and the cargo feature of `session-actix` (and
-/// `session-core`) that provides each.
+/// `session-core`) that provides each, for the hint when one is missing.
 const BUILTIN_FEATURES: &[(&str, &str)] = &[
     ("memory", "memory"),
     ("cookie", "cookie"),
@@ -304,6 +304,55 @@ const BUILTIN_FEATURES: &[(&str, &str)] = &[
     ("mysql", "mysql"),
 ];
 
+/// A built-in driver's factory: its own `from_settings`, boxed.
+type Builtin = fn(DriverSettings) -> DriverFuture;
+
+/// The drivers compiled into this build, by name. Each builds itself from
+/// the settings (`CookieDriver::from_settings` ...); the SQL ones also check
+/// that their table exists, so a missing migration is reported at start-up.
+fn builtins() -> Vec<(&'static str, Builtin)> {
+    #[cfg(any(feature = "memory", feature = "cookie", feature = "file"))]
+    fn ready<D: SessionDriver>(driver: Result<D, SettingsError>) -> DriverFuture {
+        Box::pin(std::future::ready(
+            driver.map(|d| Arc::new(d) as Arc<dyn SessionDriver>),
+        ))
+    }
+    #[allow(unused_mut)]
+    let mut table: Vec<(&'static str, Builtin)> = Vec::new();
+    #[cfg(feature = "memory")]
+    table.push(("memory", |_| {
+        ready(Ok(crate::drivers::memory::MemoryDriver::new()))
+    }));
+    #[cfg(feature = "cookie")]
+    table.push(("cookie", |s| {
+        ready(crate::drivers::cookie::CookieDriver::from_settings(&s))
+    }));
+    #[cfg(feature = "file")]
+    table.push(("file", |s| {
+        ready(crate::drivers::file::FileDriver::from_settings(&s))
+    }));
+    #[cfg(feature = "redis")]
+    let redis: Builtin = |s| {
+        Box::pin(async move {
+            let driver = crate::drivers::redis::RedisDriver::from_settings(&s).await?;
+            Ok(Arc::new(driver) as Arc<dyn SessionDriver>)
+        })
+    };
+    #[cfg(feature = "redis")]
+    table.push(("redis", redis));
+    #[cfg(feature = "redis-cluster")]
+    table.push(("redis-cluster", redis));
+    #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+    let sql: Builtin = |s| Box::pin(crate::drivers::sql::build(s));
+    #[cfg(feature = "sqlite")]
+    table.push(("sqlite", sql));
+    #[cfg(feature = "postgres")]
+    table.push(("postgres", sql));
+    #[cfg(feature = "mysql")]
+    table.push(("mysql", sql));
+    table
+}
+
 impl DriverRegistry {
     /// An empty registry.
     pub fn new() -> Self {
@@ -312,95 +361,10 @@ impl DriverRegistry {
 
     /// A registry with every driver compiled into this build.
     pub fn with_builtins() -> Self {
-        #[allow(unused_mut)]
         let mut r = Self::new();
-        #[cfg(feature = "memory")]
-        r.register("memory", |_s: DriverSettings| async {
-            Ok(Arc::new(crate::drivers::memory::MemoryDriver::new()) as Arc<dyn SessionDriver>)
-        });
-        #[cfg(feature = "cookie")]
-        r.register("cookie", |s: DriverSettings| async move {
-            let parse = |setting: &str, text: &str| {
-                cookie_key(text).map_err(|e| SettingsError::Invalid {
-                    setting: s.setting_name(setting),
-                    reason: format!("64 hex characters or a secret of at least 32 bytes ({e})"),
-                })
-            };
-            let key = parse("key", s.require("key", &s.key)?)?;
-            let old = s
-                .old_keys
-                .iter()
-                .map(|k| parse("old_keys", k))
-                .collect::<Result<Vec<_>, _>>()?;
-            let name = s.cookie_name.clone().unwrap_or_else(|| "session".into());
-            let driver = crate::drivers::cookie::CookieDriver::new(name, key).with_old_keys(old);
-            Ok(Arc::new(driver) as Arc<dyn SessionDriver>)
-        });
-        #[cfg(feature = "file")]
-        r.register("file", |s: DriverSettings| async move {
-            let dir = s.dir.clone().ok_or_else(|| SettingsError::Missing {
-                driver: s.driver.clone(),
-                setting: s.setting_name("dir"),
-            })?;
-            let mut b = crate::drivers::file::FileDriver::builder(dir);
-            if let Some(Value::String(t)) = s.options.get("filename_template") {
-                b = b.filename_template(t.clone());
-            }
-            let driver = b.build().map_err(|e| SettingsError::Invalid {
-                setting: format!(
-                    "{} / {}",
-                    s.setting_name("dir"),
-                    s.setting_name("filename_template")
-                ),
-                reason: e.to_string(),
-            })?;
-            Ok(Arc::new(driver) as Arc<dyn SessionDriver>)
-        });
-        #[cfg(feature = "redis")]
-        r.register("redis", |s: DriverSettings| async move {
-            let url = s.require("url", &s.url)?.to_owned();
-            let driver =
-                redis_builder(&s)
-                    .connect(&url)
-                    .await
-                    .map_err(|e| SettingsError::Driver {
-                        driver: s.driver.clone(),
-                        source: DriverError::backend(e),
-                    })?;
-            Ok(Arc::new(driver) as Arc<dyn SessionDriver>)
-        });
-        #[cfg(feature = "redis-cluster")]
-        r.register("redis-cluster", |s: DriverSettings| async move {
-            let nodes: Vec<String> = s
-                .require("url", &s.url)?
-                .split(',')
-                .map(str::trim)
-                .filter(|n| !n.is_empty())
-                .map(|n| {
-                    if n.contains("://") {
-                        n.to_owned()
-                    } else {
-                        format!("redis://{n}")
-                    }
-                })
-                .collect();
-            let driver = redis_builder(&s)
-                .connect_cluster(nodes)
-                .await
-                .map_err(|e| SettingsError::Driver {
-                    driver: s.driver.clone(),
-                    source: DriverError::backend(e),
-                })?;
-            Ok(Arc::new(driver) as Arc<dyn SessionDriver>)
-        });
-        // The SQL drivers need `url`; they check that the table exists but do
-        // not create it (see `SqlDriver::migrate`).
-        #[cfg(feature = "sqlite")]
-        r.register("sqlite", crate::drivers::sql::build);
-        #[cfg(feature = "postgres")]
-        r.register("postgres", crate::drivers::sql::build);
-        #[cfg(feature = "mysql")]
-        r.register("mysql", crate::drivers::sql::build);
+        for (name, factory) in builtins() {
+            r.register(name, factory);
+        }
         r
     }
 
@@ -446,33 +410,6 @@ impl DriverRegistry {
         };
         factory(settings.clone()).await
     }
-}
-
-/// A cookie key from settings text: 64 hex characters are the key itself,
-/// anything else is a secret of at least 32 bytes run through HKDF.
-#[cfg(feature = "cookie")]
-fn cookie_key(
-    text: &str,
-) -> Result<crate::drivers::cookie::CookieKey, crate::drivers::cookie::KeyError> {
-    use crate::drivers::cookie::CookieKey;
-    if text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
-        CookieKey::from_hex(text)
-    } else {
-        CookieKey::from_secret(text.as_bytes())
-    }
-}
-
-/// A Redis driver builder with the prefix and timeout from the settings.
-#[cfg(feature = "redis")]
-fn redis_builder(s: &DriverSettings) -> crate::drivers::redis::RedisDriverBuilder {
-    let mut b = crate::drivers::redis::RedisDriver::builder();
-    if let Some(prefix) = &s.prefix {
-        b = b.prefix(prefix.clone());
-    }
-    if let Some(ms) = s.timeout_ms {
-        b = b.timeout(std::time::Duration::from_millis(ms));
-    }
-    b
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 
 pub use key::{CookieKey, KeyError, KeyId, KEY_LEN};
 
-use crate::driver::{CookieRead, SessionDriver, Update};
+use crate::driver::{CookieRead, DriverSettings, SessionDriver, SettingsError, Update};
 use crate::error::DriverError;
 use crate::id::SessionId;
 use crate::record::Record;
@@ -69,6 +69,29 @@ pub struct CookieDriver {
 }
 
 impl CookieDriver {
+    /// The driver the settings describe (driver name `cookie`): `key` (64
+    /// hex characters are the key itself; any other text is a secret of at
+    /// least 32 bytes, stretched with HKDF), `old_keys` (retired keys still
+    /// accepted for reading) and `cookie_name` (default `session`; the
+    /// middleware's settings fill it in). Errors name each setting as it was
+    /// given ([`DriverSettings::setting_name`]).
+    pub fn from_settings(settings: &DriverSettings) -> Result<Self, SettingsError> {
+        let parse = |setting: &str, text: &str| {
+            key_from_text(text).map_err(|e| SettingsError::Invalid {
+                setting: settings.setting_name(setting),
+                reason: format!("64 hex characters or a secret of at least 32 bytes ({e})"),
+            })
+        };
+        let key = parse("key", settings.require("key", &settings.key)?)?;
+        let old = settings
+            .old_keys
+            .iter()
+            .map(|k| parse("old_keys", k))
+            .collect::<Result<Vec<_>, _>>()?;
+        let name = settings.cookie_name.as_deref().unwrap_or("session");
+        Ok(Self::new(name, key).with_old_keys(old))
+    }
+
     /// A driver sealing with `key` for the cookie called `cookie_name`.
     ///
     /// The name is bound into every sealed value (as AES-GCM associated
@@ -252,5 +275,15 @@ impl SessionDriver for CookieDriver {
     /// A copy of the cookie kept elsewhere stays valid until its expiry.
     async fn destroy(&self, _id: &SessionId) -> Result<(), DriverError> {
         Ok(())
+    }
+}
+
+/// A cookie key from settings text: 64 hex characters are the key itself,
+/// anything else is a secret of at least 32 bytes run through HKDF.
+fn key_from_text(text: &str) -> Result<CookieKey, KeyError> {
+    if text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        CookieKey::from_hex(text)
+    } else {
+        CookieKey::from_secret(text.as_bytes())
     }
 }

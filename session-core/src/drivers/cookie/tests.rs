@@ -516,7 +516,9 @@ fn the_lifecycle_loads_commits_and_reseals_through_the_cookie() {
         let (session, rejected) = lifecycle::load(&old, None, policy, at(T0)).await.unwrap();
         assert!(rejected.is_none());
         session.writable().put("user", 42).unwrap();
-        let action = lifecycle::commit(&session, &old, at(T0)).await.unwrap();
+        let action = lifecycle::commit(&session, &old, None, at(T0))
+            .await
+            .unwrap();
         let CookieAction::Set { value, .. } = action else {
             panic!("expected a cookie, got {action:?}");
         };
@@ -529,7 +531,7 @@ fn the_lifecycle_loads_commits_and_reseals_through_the_cookie() {
             .unwrap();
         assert!(rejected.is_none());
         assert_eq!(session.writable().get::<i64>("user").unwrap(), Some(42));
-        let action = lifecycle::commit(&session, &rotated, at(T0 + 5))
+        let action = lifecycle::commit(&session, &rotated, None, at(T0 + 5))
             .await
             .unwrap();
         let CookieAction::Set {

@@ -43,7 +43,8 @@
 //!   drivers) sharing one directory on one machine are safe too. On other
 //!   systems only the in-process lock exists: use one process per directory.
 //!   Reads take no lock.
-//! - **Group commit.** The driver has a [`CommitGate`]:
+//! - **Group commit.** The driver is
+//!   [remote](crate::driver::SessionDriver::remote), so
 //!   saves to one session from this process that arrive while one is
 //!   running are written together by the next `update`, one file write per
 //!   batch.
@@ -125,9 +126,8 @@ use async_trait::async_trait;
 pub use error::{FileDriverError, TemplateProblem};
 
 use crate::cleanup::CleanupTask;
-use crate::driver::{SessionDriver, Update};
+use crate::driver::{DriverSettings, SessionDriver, SettingsError, Update};
 use crate::error::DriverError;
-use crate::gate::CommitGate;
 use crate::id::SessionId;
 use crate::record::Record;
 use crate::time::Timestamp;
@@ -211,6 +211,29 @@ impl FileDriverBuilder {
 }
 
 impl FileDriver {
+    /// The driver the settings describe (driver name `file`): `dir`
+    /// (required) and the option `filename_template`
+    /// (`SESSION_FILENAME_TEMPLATE`). Errors name each setting as it was
+    /// given ([`DriverSettings::setting_name`]).
+    pub fn from_settings(settings: &DriverSettings) -> Result<Self, SettingsError> {
+        let dir = settings.dir.clone().ok_or_else(|| SettingsError::Missing {
+            driver: settings.driver.clone(),
+            setting: settings.setting_name("dir"),
+        })?;
+        let mut builder = Self::builder(dir);
+        if let Some(serde_json::Value::String(t)) = settings.options.get("filename_template") {
+            builder = builder.filename_template(t.clone());
+        }
+        builder.build().map_err(|e| SettingsError::Invalid {
+            setting: format!(
+                "{} / {}",
+                settings.setting_name("dir"),
+                settings.setting_name("filename_template")
+            ),
+            reason: e.to_string(),
+        })
+    }
+
     /// A driver storing sessions in `dir` under the default file name
     /// template; see [`FileDriverBuilder::build`] for what is checked.
     pub fn new(dir: impl Into<PathBuf>) -> Result<Self, FileDriverError> {
@@ -305,8 +328,8 @@ impl SessionDriver for FileDriver {
         "file"
     }
 
-    fn commit_gate(&self) -> Option<&CommitGate> {
-        Some(&self.store.gate)
+    fn remote(&self) -> bool {
+        true
     }
 
     async fn load(&self, id: &SessionId, now: Timestamp) -> Result<Option<Record>, DriverError> {

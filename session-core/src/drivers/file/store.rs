@@ -15,7 +15,6 @@ use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
 use super::error::IoFailure;
 use super::platform;
 use super::template::{Entry, Template};
-use crate::gate::CommitGate;
 use crate::id::SessionId;
 use crate::record::Record;
 use crate::time::Timestamp;
@@ -27,9 +26,6 @@ pub(super) struct Store {
     /// One async mutex per session being worked on in this process, so that
     /// at most one blocking thread per session waits for the OS lock.
     locks: Mutex<HashMap<SessionId, Arc<AsyncMutex<()>>>>,
-    /// Parallel commits to one session take turns (see `CommitGate`), so
-    /// each writes the file once instead of losing the version check.
-    pub(super) gate: CommitGate,
     /// Test hook: fail every write after its temporary file is written.
     #[cfg(test)]
     pub(super) fail_before_rename: std::sync::atomic::AtomicBool,
@@ -80,7 +76,6 @@ impl Store {
             dir,
             template,
             locks: Mutex::default(),
-            gate: CommitGate::default(),
             #[cfg(test)]
             fail_before_rename: std::sync::atomic::AtomicBool::new(false),
         }

@@ -74,6 +74,7 @@ fn chain(e: &dyn std::error::Error) -> String {
 mod conformance {
     use super::*;
     use crate::driver::conformance;
+    use crate::gate::CommitGate;
     use crate::lifecycle::{self, CookieAction};
     use crate::policy::ExpiryPolicy;
     use futures_util::future::join_all;
@@ -107,31 +108,37 @@ mod conformance {
         let tmp = tempfile::tempdir().unwrap();
         let a = FileDriver::new(tmp.path()).unwrap();
         let b = FileDriver::new(tmp.path()).unwrap();
+        // A process's middleware keeps one commit gate: one each.
+        let (gate_a, gate_b) = (CommitGate::default(), CommitGate::default());
         let policy = ExpiryPolicy::default();
         let now = SystemClock.now();
 
         let (first, _) = lifecycle::load(&a, None, policy, now).await.unwrap();
         first.writable().put("count", 0).unwrap();
         let CookieAction::Set { value: cookie, .. } =
-            lifecycle::commit(&first, &a, now).await.unwrap()
+            lifecycle::commit(&first, &a, None, now).await.unwrap()
         else {
             panic!("no cookie")
         };
 
         let mut sessions = Vec::new();
         for i in 0..40 {
-            let driver: &dyn SessionDriver = if i % 2 == 0 { &a } else { &b };
+            let (driver, gate): (&dyn SessionDriver, _) = if i % 2 == 0 {
+                (&a, &gate_a)
+            } else {
+                (&b, &gate_b)
+            };
             let (s, _) = lifecycle::load(driver, Some(&cookie), policy, now)
                 .await
                 .unwrap();
             s.writable().increment("count", 1).unwrap();
             s.writable().put(format!("k{i}"), i).unwrap();
-            sessions.push((driver, s));
+            sessions.push((driver, gate, s));
         }
         let results = join_all(
             sessions
                 .iter()
-                .map(|(driver, s)| lifecycle::commit(s, *driver, now)),
+                .map(|(driver, gate, s)| lifecycle::commit(s, *driver, Some(*gate), now)),
         )
         .await;
         for r in results {

@@ -6,7 +6,6 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use super::{Conn, RedisDriver};
-use crate::gate::CommitGate;
 
 /// The key prefix used unless [`RedisDriverBuilder::prefix`] says otherwise.
 pub const DEFAULT_PREFIX: &str = "session:";
@@ -171,7 +170,6 @@ impl RedisDriverBuilder {
             timeout: self.timeout,
             connect_timeout: self.connect_timeout,
             target: Arc::from(target),
-            gate: CommitGate::default(),
         }
     }
 

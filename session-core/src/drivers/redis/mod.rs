@@ -57,7 +57,8 @@
 //!   version mismatch the script returns the current value, so
 //!   [`Update::Conflict`] carries the record and the merge-and-retry costs no
 //!   extra read.
-//! - **Group commit.** The driver has a [`CommitGate`]: saves to one session
+//! - **Group commit.** The driver is [remote](crate::driver::SessionDriver::remote),
+//!   so saves to one session
 //!   from this process that arrive while one is running are stored together
 //!   by the next `update`, so a burst of parallel writes to one session costs
 //!   one script call per batch instead of one per loser per round.
@@ -135,7 +136,6 @@
 //! [`DriverError::AlreadyExists`]: crate::driver::DriverError::AlreadyExists
 //! [`Update::Conflict`]: crate::driver::Update::Conflict
 //! [`Update::Gone`]: crate::driver::Update::Gone
-//! [`CommitGate`]: crate::driver::CommitGate
 
 mod config;
 mod value;
@@ -162,9 +162,8 @@ pub use self::config::{
 /// [`ConnectionManager`] (or cluster connection) of the same version.
 pub use ::redis;
 
-use crate::driver::{SessionDriver, Update};
+use crate::driver::{DriverSettings, SessionDriver, SettingsError, Update};
 use crate::error::DriverError;
-use crate::gate::CommitGate;
 use crate::id::SessionId;
 use crate::record::Record;
 use crate::time::Timestamp;
@@ -226,9 +225,6 @@ pub struct RedisDriver {
     connect_timeout: Duration,
     /// The server, redacted, for `Debug`.
     target: Arc<str>,
-    /// Parallel commits to one session take turns instead of racing the
-    /// compare-and-set script.
-    gate: CommitGate,
 }
 
 impl fmt::Debug for RedisDriver {
@@ -243,6 +239,41 @@ impl fmt::Debug for RedisDriver {
 }
 
 impl RedisDriver {
+    /// Connects the driver the settings describe: driver name `redis` with
+    /// `url`, or `redis-cluster` (cargo feature `redis-cluster`) with `url`
+    /// holding the comma-separated nodes (`host:port` or `redis://...`); and
+    /// `prefix` and `timeout_ms`. Errors name each setting as it was given
+    /// ([`DriverSettings::setting_name`]).
+    pub async fn from_settings(settings: &DriverSettings) -> Result<Self, SettingsError> {
+        let url = settings.require("url", &settings.url)?;
+        let mut builder = Self::builder();
+        if let Some(prefix) = &settings.prefix {
+            builder = builder.prefix(prefix.clone());
+        }
+        if let Some(ms) = settings.timeout_ms {
+            builder = builder.timeout(Duration::from_millis(ms));
+        }
+        let connected = match settings.driver.as_str() {
+            #[cfg(feature = "redis-cluster")]
+            "redis-cluster" => {
+                let nodes =
+                    url.split(',')
+                        .map(str::trim)
+                        .filter(|n| !n.is_empty())
+                        .map(|n| match n.contains("://") {
+                            true => n.to_owned(),
+                            false => format!("redis://{n}"),
+                        });
+                builder.connect_cluster(nodes).await
+            }
+            _ => builder.connect(url).await,
+        };
+        connected.map_err(|e| SettingsError::Driver {
+            driver: settings.driver.clone(),
+            source: DriverError::backend(e),
+        })
+    }
+
     /// Settings to change before connecting.
     pub fn builder() -> RedisDriverBuilder {
         RedisDriverBuilder::new()
@@ -337,8 +368,8 @@ impl SessionDriver for RedisDriver {
         "redis"
     }
 
-    fn commit_gate(&self) -> Option<&CommitGate> {
-        Some(&self.gate)
+    fn remote(&self) -> bool {
+        true
     }
 
     async fn load(&self, id: &SessionId, now: Timestamp) -> Result<Option<Record>, DriverError> {

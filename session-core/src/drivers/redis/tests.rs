@@ -455,7 +455,8 @@ async fn lifecycle_merges_two_parallel_requests(ctx: &Ctx) {
     // Request 0 creates the session.
     let (s, _) = lifecycle::load(d, None, policy, t).await.unwrap();
     s.writable().put("name", "ann").unwrap();
-    let CookieAction::Set { value: cookie, .. } = lifecycle::commit(&s, d, t).await.unwrap() else {
+    let CookieAction::Set { value: cookie, .. } = lifecycle::commit(&s, d, None, t).await.unwrap()
+    else {
         panic!("a new session sets its cookie");
     };
     // Requests A and B load the same version, change different things.
@@ -464,9 +465,9 @@ async fn lifecycle_merges_two_parallel_requests(ctx: &Ctx) {
     a.writable().increment("visits", 1).unwrap();
     b.writable().increment("visits", 1).unwrap();
     b.writable().put("theme", "dark").unwrap();
-    lifecycle::commit(&a, d, t).await.unwrap();
+    lifecycle::commit(&a, d, None, t).await.unwrap();
     // B loses the race, gets the current record from the script, merges.
-    lifecycle::commit(&b, d, t).await.unwrap();
+    lifecycle::commit(&b, d, None, t).await.unwrap();
     let id = SessionId::parse(&cookie).unwrap();
     let end = ctx.driver.load(&id, t).await.unwrap().unwrap();
     assert_eq!(end.data["visits"], json!(2));

@@ -18,7 +18,6 @@ use sha2::{Digest, Sha256};
 use crate::cleanup::CleanupTask;
 use crate::driver::{SessionDriver, Update};
 use crate::error::DriverError;
-use crate::gate::CommitGate;
 use crate::id::SessionId;
 use crate::record::Record;
 use crate::settings::{DriverSettings, SettingsError};
@@ -210,9 +209,6 @@ pub struct SqlDriver {
     table: Table,
     queries: Arc<Queries>,
     timeout: Duration,
-    /// Parallel commits to one session take turns instead of racing the
-    /// versioned UPDATE.
-    gate: CommitGate,
 }
 
 impl fmt::Debug for SqlDriver {
@@ -308,7 +304,6 @@ impl SqlDriver {
             table,
             queries,
             timeout: DEFAULT_TIMEOUT,
-            gate: CommitGate::default(),
         }
     }
 
@@ -696,8 +691,8 @@ impl SessionDriver for SqlDriver {
         }
     }
 
-    fn commit_gate(&self) -> Option<&CommitGate> {
-        Some(&self.gate)
+    fn remote(&self) -> bool {
+        true
     }
 
     async fn load(&self, id: &SessionId, now: Timestamp) -> Result<Option<Record>, DriverError> {
