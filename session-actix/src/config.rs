@@ -143,25 +143,15 @@ impl fmt::Debug for Config {
 /// ```
 #[must_use = "call .build() to get the middleware"]
 pub struct SessionMiddlewareBuilder {
-    name: Option<String>,
-    driver: Arc<dyn SessionDriver>,
-    cookie_name: String,
-    path: String,
-    domain: Option<String>,
-    secure: bool,
-    http_only: bool,
-    same_site: SameSite,
-    browser_session: bool,
-    policy: ExpiryPolicy,
-    hook: Option<CookieHook>,
-    clock: Arc<dyn Clock>,
+    /// The settings so far; `build` checks them and finishes `attributes`.
+    config: Config,
 }
 
 impl fmt::Debug for SessionMiddlewareBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SessionMiddlewareBuilder")
-            .field("driver", &self.driver.name())
-            .field("cookie_name", &self.cookie_name)
+            .field("driver", &self.config.driver.name())
+            .field("cookie_name", &self.config.cookie_name)
             .finish_non_exhaustive()
     }
 }
@@ -169,18 +159,22 @@ impl fmt::Debug for SessionMiddlewareBuilder {
 impl SessionMiddlewareBuilder {
     pub(crate) fn new(driver: Arc<dyn SessionDriver>) -> Self {
         Self {
-            name: None,
-            driver,
-            cookie_name: "session".to_owned(),
-            path: "/".to_owned(),
-            domain: None,
-            secure: true,
-            http_only: true,
-            same_site: SameSite::Lax,
-            browser_session: false,
-            policy: ExpiryPolicy::default(),
-            hook: None,
-            clock: Arc::new(SystemClock),
+            config: Config {
+                name: None,
+                driver,
+                cookie_name: "session".to_owned(),
+                path: "/".to_owned(),
+                domain: None,
+                secure: true,
+                http_only: true,
+                same_site: SameSite::Lax,
+                browser_session: false,
+                policy: ExpiryPolicy::default(),
+                hook: None,
+                clock: Arc::new(SystemClock),
+                gate: CommitGate::default(),
+                attributes: String::new(),
+            },
         }
     }
 
@@ -192,59 +186,59 @@ impl SessionMiddlewareBuilder {
     /// plain `Session` is the unnamed middleware's. Give each middleware on
     /// a route its own cookie name too. Default: unnamed.
     pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.name = Some(name.into());
+        self.config.name = Some(name.into());
         self
     }
 
     /// The cookie's name. Default `session`. A `__Host-` prefix makes the
     /// browser pin the cookie to this exact host.
     pub fn cookie_name(mut self, name: impl Into<String>) -> Self {
-        self.cookie_name = name.into();
+        self.config.cookie_name = name.into();
         self
     }
 
     /// The cookie's `Path`. Default `/`.
     pub fn path(mut self, path: impl Into<String>) -> Self {
-        self.path = path.into();
+        self.config.path = path.into();
         self
     }
 
     /// The cookie's `Domain`. Default none (this host only).
     pub fn domain(mut self, domain: impl Into<String>) -> Self {
-        self.domain = Some(domain.into());
+        self.config.domain = Some(domain.into());
         self
     }
 
     /// The `Secure` attribute. Default on; turn it off only for plain-HTTP
     /// development servers.
     pub fn secure(mut self, secure: bool) -> Self {
-        self.secure = secure;
+        self.config.secure = secure;
         self
     }
 
     /// The `HttpOnly` attribute. Default on, so scripts cannot read the cookie.
     pub fn http_only(mut self, http_only: bool) -> Self {
-        self.http_only = http_only;
+        self.config.http_only = http_only;
         self
     }
 
     /// The `SameSite` attribute. Default `Lax`.
     pub fn same_site(mut self, same_site: SameSite) -> Self {
-        self.same_site = same_site;
+        self.config.same_site = same_site;
         self
     }
 
     /// A session unused for this long expires. Default two hours; at least
     /// one second.
     pub fn idle_timeout(mut self, idle: Duration) -> Self {
-        self.policy.idle = idle;
+        self.config.policy.idle = idle;
         self
     }
 
     /// A session expires this long after it was created, however active.
     /// Default none.
     pub fn absolute_timeout(mut self, absolute: Duration) -> Self {
-        self.policy.absolute = Some(absolute);
+        self.config.policy.absolute = Some(absolute);
         self
     }
 
@@ -252,7 +246,7 @@ impl SessionMiddlewareBuilder {
     /// the last refresh is at least this old. Default one minute; must be
     /// shorter than the idle timeout.
     pub fn refresh_after(mut self, interval: Duration) -> Self {
-        self.policy.refresh_after = interval;
+        self.config.policy.refresh_after = interval;
         self
     }
 
@@ -260,7 +254,7 @@ impl SessionMiddlewareBuilder {
     /// closes (AdonisJS `clearWithBrowser`). The server still enforces the
     /// idle and absolute timeouts.
     pub fn browser_session(mut self, on: bool) -> Self {
-        self.browser_session = on;
+        self.config.browser_session = on;
         self
     }
 
@@ -280,7 +274,7 @@ impl SessionMiddlewareBuilder {
         mut self,
         hook: impl Fn(&mut Cookie<'static>) + Send + Sync + 'static,
     ) -> Self {
-        self.hook = Some(Arc::new(hook));
+        self.config.hook = Some(Arc::new(hook));
         self
     }
 
@@ -288,91 +282,77 @@ impl SessionMiddlewareBuilder {
     /// pass a [`ManualClock`](crate::driver::ManualClock) to move time
     /// without sleeping.
     pub fn clock(mut self, clock: impl Clock) -> Self {
-        self.clock = Arc::new(clock);
+        self.config.clock = Arc::new(clock);
         self
     }
 
     /// Checks the settings and builds the middleware.
     pub fn build(self) -> Result<SessionMiddleware, ConfigError> {
-        self.validate()?;
-        let mut config = Config {
-            name: self.name,
-            driver: self.driver,
-            cookie_name: self.cookie_name,
-            path: self.path,
-            domain: self.domain,
-            secure: self.secure,
-            http_only: self.http_only,
-            same_site: self.same_site,
-            browser_session: self.browser_session,
-            policy: self.policy,
-            hook: self.hook,
-            clock: self.clock,
-            gate: CommitGate::default(),
-            attributes: String::new(),
-        };
+        let mut config = self.config;
+        validate(&config)?;
         let template = config.base_cookie(String::new()).to_string();
         config.attributes = template[config.cookie_name.len() + 1..].to_owned();
         Ok(SessionMiddleware::from_config(config))
     }
+}
 
-    fn validate(&self) -> Result<(), ConfigError> {
-        let name = &self.cookie_name;
-        if name.is_empty() || !name.bytes().all(is_token_byte) {
-            return Err(ConfigError::CookieName(name.clone()));
-        }
-        check_attribute("path", &self.path)?;
-        if let Some(domain) = &self.domain {
-            check_attribute("domain", domain)?;
-        }
-        let second = Duration::from_secs(1);
-        if self.policy.idle < second {
-            return Err(ConfigError::Timeout {
-                which: "idle",
-                given: self.policy.idle,
-            });
-        }
-        if let Some(absolute) = self.policy.absolute {
-            if absolute < second {
-                return Err(ConfigError::Timeout {
-                    which: "absolute",
-                    given: absolute,
-                });
-            }
-        }
-        if self.policy.refresh_after >= self.policy.idle {
-            return Err(ConfigError::RefreshInterval {
-                refresh: self.policy.refresh_after,
-                idle: self.policy.idle,
-            });
-        }
-        if let Some(bound) = self.driver.bound_cookie_name() {
-            if bound != name {
-                return Err(ConfigError::DriverCookieName {
-                    driver: bound.to_owned(),
-                    middleware: name.clone(),
-                });
-            }
-        }
-        if name.starts_with("__Host-") {
-            if !self.secure {
-                return Err(ConfigError::HostPrefix("turn secure back on"));
-            }
-            if self.domain.is_some() {
-                return Err(ConfigError::HostPrefix("remove the domain"));
-            }
-            if self.path != "/" {
-                return Err(ConfigError::HostPrefix("set the path to `/`"));
-            }
-        }
-        if name.starts_with("__Secure-") && !self.secure {
-            return Err(ConfigError::NeedsSecure("a `__Secure-` cookie name"));
-        }
-        if self.same_site == SameSite::None && !self.secure {
-            return Err(ConfigError::NeedsSecure("SameSite=None"));
-        }
-        Ok(())
+/// The settings cannot work: the first reason, saying what to change.
+fn validate(config: &Config) -> Result<(), ConfigError> {
+    let name = &config.cookie_name;
+    if name.is_empty() || !name.bytes().all(is_token_byte) {
+        return Err(ConfigError::CookieName(name.clone()));
     }
+    check_attribute("path", &config.path)?;
+    if let Some(domain) = &config.domain {
+        check_attribute("domain", domain)?;
+    }
+    let second = Duration::from_secs(1);
+    if config.policy.idle < second {
+        return Err(ConfigError::Timeout {
+            which: "idle",
+            given: config.policy.idle,
+        });
+    }
+    if let Some(absolute) = config.policy.absolute {
+        if absolute < second {
+            return Err(ConfigError::Timeout {
+                which: "absolute",
+                given: absolute,
+            });
+        }
+    }
+    if config.policy.refresh_after >= config.policy.idle {
+        return Err(ConfigError::RefreshInterval {
+            refresh: config.policy.refresh_after,
+            idle: config.policy.idle,
+        });
+    }
+    if let Some(bound) = config.driver.bound_cookie_name() {
+        if bound != name {
+            return Err(ConfigError::DriverCookieName {
+                driver: bound.to_owned(),
+                middleware: name.clone(),
+            });
+        }
+    }
+    if name.starts_with("__Host-") {
+        if !config.secure {
+            return Err(ConfigError::HostPrefix("turn secure back on"));
+        }
+        if config.domain.is_some() {
+            return Err(ConfigError::HostPrefix("remove the domain"));
+        }
+        if config.path != "/" {
+            return Err(ConfigError::HostPrefix("set the path to `/`"));
+        }
+    }
+    if name.starts_with("__Secure-") && !config.secure {
+        return Err(ConfigError::NeedsSecure("a `__Secure-` cookie name"));
+    }
+    if config.same_site == SameSite::None && !config.secure {
+        return Err(ConfigError::NeedsSecure("SameSite=None"));
+    }
+    Ok(())
 }
 
 /// RFC 6265 cookie-name characters (an RFC 7230 token).
