@@ -21,6 +21,12 @@ pub use session_core::{
     Status,
 };
 
+/// The cookie's `SameSite` attribute, for
+/// [`SessionMiddlewareBuilder::same_site`]: actix-web's own type, re-exported
+/// (the same item as `actix_web::cookie::SameSite`, so importing both is
+/// fine).
+pub use actix_web::cookie::SameSite;
+
 /// Derives a typed view of the session for a struct; see the
 /// [session_macros] crate docs for what it generates.
 pub use session_macros::TypedSession;

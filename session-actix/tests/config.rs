@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use actix_web::cookie::SameSite;
+use session_actix::SameSite;
 use session_actix::{ConfigError, MemoryDriver, SessionMiddleware, SessionMiddlewareBuilder};
 
 fn b() -> SessionMiddlewareBuilder {
