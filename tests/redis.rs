@@ -2,8 +2,6 @@
 //! one on 127.0.0.1:6379 and private ones this test starts.
 #![cfg(feature = "redis")]
 
-mod support;
-
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,7 +12,7 @@ use awc::http::StatusCode;
 use session_actix::driver::{SessionDriver, SessionId};
 use session_actix::RedisDriver;
 use session_examples::testbed::{routes, Options};
-use support::redis_server::RedisServer;
+use session_test_support::redis::RedisServer;
 
 const SHARED: &str = "redis://127.0.0.1:6379";
 
@@ -113,7 +111,7 @@ async fn forty_parallel_increments_of_two_keys_through_redis() {
 
 #[actix_rt::test]
 async fn redis_down_gives_500s_then_recovers_with_committed_data() {
-    let mut redis = RedisServer::start();
+    let mut redis = RedisServer::start_persistent();
     let (base, handle) = serve(Arc::new(driver(&redis.url()).await));
     let client = awc::Client::default();
     let (_, _, cookie) = send(&client, "POST", format!("{base}/write"), None).await;
@@ -165,7 +163,7 @@ async fn redis_down_gives_500s_then_recovers_with_committed_data() {
 
 #[actix_rt::test]
 async fn round_trips_per_request() {
-    let redis = RedisServer::start();
+    let redis = RedisServer::start_persistent();
     let (base, handle) = serve(Arc::new(driver(&redis.url()).await));
     let client = awc::Client::default();
     // Warm up: the first script call also loads the script.

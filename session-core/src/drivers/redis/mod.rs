@@ -141,8 +141,6 @@ mod config;
 mod value;
 
 #[cfg(test)]
-mod test_servers;
-#[cfg(test)]
 mod tests;
 
 use std::fmt;

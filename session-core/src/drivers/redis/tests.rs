@@ -12,10 +12,10 @@ use std::time::{Duration, Instant};
 use redis::aio::ConnectionManager;
 use serde_json::json;
 
-use super::test_servers::RedisServer;
 use super::*;
 use crate::driver::{Clock, ExpiryPolicy, SystemClock};
 use crate::lifecycle::{self, CookieAction};
+use session_test_support::redis::RedisServer;
 
 fn now() -> Timestamp {
     SystemClock.now()
@@ -493,7 +493,7 @@ macro_rules! scenarios {
         #[cfg(feature = "redis-cluster")]
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn every_scenario_passes_on_a_cluster() {
-            let cluster = super::test_servers::RedisCluster::start();
+            let cluster = session_test_support::redis::RedisCluster::start();
             let ctx = cluster_ctx(&cluster).await;
             $(
                 $name(&ctx).await;
@@ -730,7 +730,7 @@ async fn a_server_that_stops_answering_gives_a_timeout_error() {
 
 #[tokio::test]
 async fn connecting_to_nothing_fails_fast_with_a_connect_error() {
-    let port = super::test_servers::free_port(false);
+    let port = session_test_support::redis::free_port(false);
     let started = Instant::now();
     let err = RedisDriver::builder()
         .connect_timeout(Duration::from_secs(1))
@@ -836,7 +836,7 @@ async fn an_application_connection_manager_can_be_shared() {
 // Redis Cluster.
 
 #[cfg(feature = "redis-cluster")]
-async fn cluster_ctx(cluster: &super::test_servers::RedisCluster) -> Ctx {
+async fn cluster_ctx(cluster: &session_test_support::redis::RedisCluster) -> Ctx {
     let driver = RedisDriver::builder()
         .prefix(Ctx::prefix())
         .connect_cluster(cluster.urls())
@@ -859,7 +859,7 @@ async fn cluster_ctx(cluster: &super::test_servers::RedisCluster) -> Ctx {
 #[cfg(feature = "redis-cluster")]
 async fn sessions_spread_over_the_cluster_nodes(
     ctx: &Ctx,
-    cluster: &super::test_servers::RedisCluster,
+    cluster: &session_test_support::redis::RedisCluster,
 ) {
     let ids: Vec<SessionId> = (0..30).map(|_| SessionId::generate()).collect();
     for id in &ids {
@@ -882,7 +882,7 @@ async fn sessions_spread_over_the_cluster_nodes(
 #[cfg(feature = "redis-cluster")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_calls_are_one_command_each_too() {
-    let cluster = super::test_servers::RedisCluster::start();
+    let cluster = session_test_support::redis::RedisCluster::start();
     let ctx = cluster_ctx(&cluster).await;
     let mut nodes = Vec::new();
     for url in cluster.urls() {
@@ -1008,7 +1008,7 @@ async fn conformance_suite_passes_on_the_shared_server() {
 #[cfg(all(feature = "conformance", feature = "redis-cluster"))]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conformance_suite_passes_on_a_cluster() {
-    let cluster = super::test_servers::RedisCluster::start();
+    let cluster = session_test_support::redis::RedisCluster::start();
     let urls = cluster.urls();
     run_conformance(|prefix| {
         let urls = urls.clone();

@@ -1,19 +1,21 @@
 //! Private Redis servers for the tests: one `redis-server` (for counting
-//! commands and for stopping it), and a three-node Redis Cluster. Each runs
-//! on free loopback ports in its own temporary directory and is stopped when
-//! dropped.
+//! commands, for stopping it, for a password or TLS), and a three-node Redis
+//! Cluster. Each runs on free loopback ports in its own temporary directory
+//! and is stopped when dropped. `redis-server` and `redis-cli` must be on the
+//! `PATH` (`scripts/test.sh` installs them).
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const START_LIMIT: Duration = Duration::from_secs(20);
 
 /// A port on 127.0.0.1 nothing listens on right now (and, for a cluster
 /// node, whose cluster bus port, +10000, is free too).
-pub(super) fn free_port(with_bus: bool) -> u16 {
+pub fn free_port(with_bus: bool) -> u16 {
     loop {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
         let port = listener.local_addr().unwrap().port();
@@ -26,9 +28,9 @@ pub(super) fn free_port(with_bus: bool) -> u16 {
     }
 }
 
-fn temp_dir(tag: &str) -> PathBuf {
-    let unique = crate::driver::SessionId::generate().as_str()[..10].replace(['-', '_'], "x");
-    let dir = std::env::temp_dir().join(format!("session-redis-{tag}-{unique}"));
+fn temp_dir(tag: &str, port: u16) -> PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("session-redis-{tag}-{port}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("create a temporary directory");
     dir
 }
@@ -48,7 +50,7 @@ fn answers(port: u16) -> bool {
 }
 
 /// One `redis-server` process owned by a test.
-pub(super) struct RedisServer {
+pub struct RedisServer {
     child: Option<Child>,
     port: u16,
     dir: PathBuf,
@@ -57,19 +59,27 @@ pub(super) struct RedisServer {
 
 impl RedisServer {
     /// Starts a server without persistence on a free port.
-    pub(super) fn start() -> Self {
+    pub fn start() -> Self {
         Self::start_with(&[])
+    }
+
+    /// Starts a server that keeps every acknowledged write on disk (an
+    /// append-only file, fsynced per write), so that a [`restart`](Self::restart)
+    /// after a [`stop`](Self::stop) finds what was committed.
+    pub fn start_persistent() -> Self {
+        Self::start_with(&["--appendonly", "yes", "--appendfsync", "always"])
     }
 
     /// Starts a server with extra command-line arguments (such as
     /// `["--requirepass", "pw"]`).
-    pub(super) fn start_with(extra: &[&str]) -> Self {
+    pub fn start_with(extra: &[&str]) -> Self {
         let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
         let cluster = extra.iter().any(|a| a == "--cluster-enabled");
+        let port = free_port(cluster);
         let mut server = Self {
             child: None,
-            port: free_port(cluster),
-            dir: temp_dir("node"),
+            port,
+            dir: temp_dir("node", port),
             extra,
         };
         server.spawn();
@@ -104,27 +114,107 @@ impl RedisServer {
     }
 
     /// The server's port.
-    pub(super) fn port(&self) -> u16 {
+    pub fn port(&self) -> u16 {
         self.port
     }
 
     /// `redis://127.0.0.1:PORT`.
-    pub(super) fn url(&self) -> String {
+    pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
-    /// Kills the server (as a crash would) and waits until the port is closed.
-    pub(super) fn stop(&mut self) {
+    /// Runs `redis-cli` against this server; `None` if it does not answer.
+    pub fn cli(&self, args: &[&str]) -> Option<String> {
+        let out = Command::new("redis-cli")
+            .args(["-p", &self.port.to_string()])
+            .args(args)
+            .output()
+            .ok()?;
+        let text = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        (out.status.success() && !text.contains("Could not connect")).then_some(text)
+    }
+
+    /// Kills the server (as a crash would) and waits until the port is
+    /// closed. A [persistent](Self::start_persistent) server loses nothing
+    /// it acknowledged.
+    pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
         }
     }
 
-    /// Starts the server again on the same port (empty: no persistence).
-    pub(super) fn restart(&mut self) {
+    /// Starts the server again on the same port and directory (empty unless
+    /// it is [persistent](Self::start_persistent)).
+    pub fn restart(&mut self) {
         self.stop();
         self.spawn();
+    }
+
+    /// Starts recording every command clients send (not those our scripts
+    /// run inside Redis).
+    pub fn monitor(&self) -> Monitor {
+        let mut child = Command::new("redis-cli")
+            .args(["-p", &self.port.to_string(), "MONITOR"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&lines);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        // MONITOR answers OK once it is recording.
+        let start = Instant::now();
+        while lines.lock().unwrap().is_empty() {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "MONITOR did not start"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        lines.lock().unwrap().clear();
+        Monitor { child, lines }
+    }
+}
+
+/// Commands seen by `MONITOR`.
+pub struct Monitor {
+    child: Child,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Monitor {
+    /// The client commands recorded since the last call, by name, once the
+    /// output has settled (MONITOR prints asynchronously).
+    pub fn take(&self) -> Vec<String> {
+        let mut last = usize::MAX;
+        loop {
+            std::thread::sleep(Duration::from_millis(100));
+            let n = self.lines.lock().unwrap().len();
+            if n == last {
+                break;
+            }
+            last = n;
+        }
+        let lines = std::mem::take(&mut *self.lines.lock().unwrap());
+        lines
+            .iter()
+            // Script-internal commands are tagged `[0 lua]`.
+            .filter(|l| !l.contains(" lua]"))
+            .filter_map(|l| l.split('"').nth(1).map(str::to_ascii_lowercase))
+            .collect()
+    }
+}
+
+impl Drop for Monitor {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -136,14 +226,14 @@ impl Drop for RedisServer {
 }
 
 /// A three-node Redis Cluster (three primaries, no replicas).
-#[cfg(feature = "redis-cluster")]
-pub(super) struct RedisCluster {
+pub struct RedisCluster {
     nodes: Vec<RedisServer>,
 }
 
-#[cfg(feature = "redis-cluster")]
 impl RedisCluster {
-    pub(super) fn start() -> Self {
+    /// Starts three nodes on free ports, joins them with
+    /// `redis-cli --cluster create` and waits until the cluster is ok.
+    pub fn start() -> Self {
         let nodes: Vec<RedisServer> = (0..3)
             .map(|_| {
                 RedisServer::start_with(&[
@@ -203,7 +293,7 @@ impl RedisCluster {
     }
 
     /// The nodes' URLs.
-    pub(super) fn urls(&self) -> Vec<String> {
+    pub fn urls(&self) -> Vec<String> {
         self.nodes.iter().map(RedisServer::url).collect()
     }
 }

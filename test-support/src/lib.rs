@@ -1,0 +1,7 @@
+//! Test harnesses shared by the workspace's tests. Not published.
+//!
+//! - [`redis`]: private `redis-server`s on free loopback ports (stopped,
+//!   restarted and watched with `MONITOR` by the tests that need it) and a
+//!   three-node Redis Cluster.
+
+pub mod redis;
