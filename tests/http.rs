@@ -1,0 +1,431 @@
+//! One HTTP suite, run against every driver: the testbed served by real
+//! `HttpServer`s (two app instances on one store, as two machines would be)
+//! and driven over real connections by a client that keeps cookies like a
+//! browser.
+//!
+//! Each scenario is an `async fn(&Store)`; `http_suite!` makes a test of it
+//! for memory, cookie, file, Redis, Redis Cluster, SQLite, PostgreSQL and
+//! MySQL. Scenarios that cannot hold for the cookie driver (it keeps nothing
+//! on the server, so a stolen cookie stays valid and parallel writes are
+//! last-response-wins) ask [`Store::server_side`].
+
+use std::sync::Arc;
+
+use actix_web::http::header::COOKIE;
+use actix_web::http::StatusCode;
+use actix_web::{App, HttpServer};
+use serde_json::json;
+use session_actix::driver::SessionDriver;
+use session_examples::testbed::{routes, Options};
+use session_test_support::http::{Browser, Server};
+use session_test_support::redis::RedisCluster;
+
+/// One test's store: where it keeps its data, and what to clean up after.
+struct Store {
+    name: &'static str,
+    options: Options,
+    driver: Arc<dyn SessionDriver>,
+    sql_table: Option<(String, String)>,
+    _dir: tempfile::TempDir,
+    _cluster: Option<RedisCluster>,
+}
+
+impl Store {
+    async fn new(name: &'static str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let table = format!(
+            "suite_{}_{}",
+            std::process::id(),
+            &session_actix::driver::SessionId::generate().as_str()[..8]
+                .to_ascii_lowercase()
+                .replace(['-', '_'], "x")
+        );
+        let mut cluster = None;
+        let mut sql_table = None;
+        let mut args: Vec<String> = vec!["--ttl".into(), "600".into()];
+        match name {
+            "memory" | "cookie" => args.extend(["--store".into(), name.into()]),
+            "file" => args.extend([
+                "--store".into(),
+                "file".into(),
+                "--dir".into(),
+                dir.path().join("sessions").display().to_string(),
+            ]),
+            "redis" => args.extend(["--store".into(), "redis".into()]),
+            "redis-cluster" => {
+                let nodes = RedisCluster::start();
+                let urls = nodes.urls().join(",");
+                cluster = Some(nodes);
+                args.extend([
+                    "--store".into(),
+                    "redis".into(),
+                    "--redis-cluster".into(),
+                    urls,
+                ]);
+            }
+            sql => {
+                let url = match sql {
+                    "sqlite" => format!("sqlite://{}/sessions.db", dir.path().display()),
+                    "postgres" => "postgres://postgres@127.0.0.1:5432/test".to_owned(),
+                    _ => "mysql://root@127.0.0.1:3306/test".to_owned(),
+                };
+                sql_table = Some((url.clone(), table.clone()));
+                args.extend([
+                    "--store".into(),
+                    sql.into(),
+                    "--database-url".into(),
+                    url,
+                    "--table".into(),
+                    table,
+                ]);
+            }
+        }
+        let options = Options::parse(args).unwrap();
+        let driver = match options.driver().await {
+            Ok(Some(driver)) => driver,
+            other => panic!(
+                "the {name} store did not start ({:?}); scripts/test.sh starts Redis, \
+                 PostgreSQL and MariaDB",
+                other.err()
+            ),
+        };
+        Self {
+            name,
+            options,
+            driver,
+            sql_table,
+            _dir: dir,
+            _cluster: cluster,
+        }
+    }
+
+    /// Whether the store keeps sessions on the server (all but cookie).
+    fn server_side(&self) -> bool {
+        self.name != "cookie"
+    }
+
+    /// An app server on this store; a second call is a second machine.
+    fn server(&self) -> Server {
+        let mw = self.options.middleware(Arc::clone(&self.driver)).unwrap();
+        Server::start(move |listener| {
+            Ok(
+                HttpServer::new(move || App::new().wrap(mw.clone()).configure(routes))
+                    .workers(2)
+                    .listen(listener)?
+                    .run(),
+            )
+        })
+    }
+
+    /// Drops a SQL test table.
+    async fn finish(self) {
+        let Some((url, table)) = &self.sql_table else {
+            return;
+        };
+        use session_actix::driver::sql::sqlx;
+        let sql = match self.name {
+            "mysql" => format!("DROP TABLE IF EXISTS `{table}`"),
+            _ => format!("DROP TABLE IF EXISTS \"{table}\""),
+        };
+        match self.name {
+            "sqlite" => {
+                let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+                sqlx::query(&sql).execute(&pool).await.unwrap();
+            }
+            "postgres" => {
+                let pool = sqlx::PgPool::connect(url).await.unwrap();
+                sqlx::query(&sql).execute(&pool).await.unwrap();
+            }
+            _ => {
+                let pool = sqlx::MySqlPool::connect(url).await.unwrap();
+                sqlx::query(&sql).execute(&pool).await.unwrap();
+            }
+        }
+    }
+}
+
+async fn counter_and_key_value_routes(store: &Store) {
+    let server = store.server();
+    let mut b = Browser::new();
+    let r = b.send(&server, "GET", "/read", None).await;
+    assert_eq!((r.status, r.body.as_str()), (StatusCode::OK, "0"));
+    assert!(b.cookie().is_none(), "reading sets no cookie");
+    assert_eq!(b.send(&server, "POST", "/write", None).await.body, "1");
+    assert_eq!(b.send(&server, "POST", "/write", None).await.body, "2");
+    assert_eq!(b.send(&server, "GET", "/read", None).await.body, "2");
+    assert_eq!(b.send(&server, "GET", "/untouched", None).await.body, "ok");
+
+    let put = b
+        .send(
+            &server,
+            "PUT",
+            "/kv/pref",
+            Some(r#"{"theme":"dark","langs":["en","日本語"]}"#),
+        )
+        .await;
+    assert_eq!(put.status, StatusCode::NO_CONTENT);
+    assert_eq!(b.json(&server, "/kv/pref").await["langs"][1], "日本語");
+    let deleted = b.send(&server, "DELETE", "/kv/pref", None).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    let gone = b.send(&server, "GET", "/kv/pref", None).await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND);
+
+    assert_eq!(b.send(&server, "POST", "/incr/hits", None).await.body, "1");
+    b.send(&server, "PUT", "/kv/name", Some(r#""Ada""#)).await;
+    let r = b.send(&server, "POST", "/incr/name", None).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(r.body.contains("not an integer"), "{}", r.body);
+
+    let r = b.send(&server, "GET", "/fail", None).await;
+    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
+    let r = b.send(&server, "GET", "/kv/failed", None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "5xx committed nothing");
+}
+
+/// What was the counter flow of the memory, file and cookie stores.
+async fn login_resets_and_logout_ends_the_counter(store: &Store) {
+    let server = store.server();
+    let mut b = Browser::new();
+    assert_eq!(b.send(&server, "POST", "/write", None).await.body, "1");
+    assert_eq!(b.send(&server, "POST", "/write", None).await.body, "2");
+    assert_eq!(b.send(&server, "GET", "/login", None).await.body, "ok");
+    assert_eq!(b.send(&server, "POST", "/write", None).await.body, "1");
+    let r = b.send(&server, "POST", "/logout", None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(b.send(&server, "GET", "/read", None).await.body, "0");
+}
+
+async fn login_regenerates_and_logout_destroys(store: &Store) {
+    let server = store.server();
+    let mut b = Browser::new();
+    b.send(&server, "POST", "/write", None).await;
+    let before = b.cookie().unwrap().to_owned();
+    assert_eq!(b.send(&server, "GET", "/login", None).await.body, "ok");
+    let after = b.cookie().unwrap().to_owned();
+    assert_ne!(before, after, "login issues a new id");
+    assert_eq!(b.send(&server, "GET", "/read", None).await.body, "0");
+
+    if store.server_side() {
+        let mut attacker = Browser::new();
+        attacker.set_cookie(Some(&before));
+        let r = attacker.send(&server, "POST", "/write", None).await;
+        assert_eq!(r.body, "1", "the old id holds nothing");
+        assert_ne!(attacker.cookie(), Some(after.as_str()));
+    }
+
+    b.send(&server, "POST", "/write", None).await;
+    let r = b.send(&server, "POST", "/regenerate", None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_ne!(b.cookie(), Some(after.as_str()));
+    let r = b.send(&server, "GET", "/read", None).await;
+    assert_eq!(r.body, "1", "regenerate keeps data");
+    let r = b.send(&server, "POST", "/logout", None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert!(b.cookie().is_none(), "logout removes the cookie");
+}
+
+async fn one_session_alternates_between_two_servers(store: &Store) {
+    let (a, b) = (store.server(), store.server());
+    let mut browser = Browser::new();
+    assert_eq!(browser.send(&a, "POST", "/write", None).await.body, "1");
+    let first = browser.cookie().expect("a cookie after a write").to_owned();
+    for (i, server) in [&b, &a, &b, &a].into_iter().enumerate() {
+        let r = browser.send(server, "POST", "/write", None).await;
+        assert_eq!(
+            r.body,
+            (i + 2).to_string(),
+            "each server sees the other's writes"
+        );
+    }
+    assert_eq!(browser.send(&b, "GET", "/read", None).await.body, "5");
+    if store.server_side() {
+        assert_eq!(browser.cookie(), Some(first.as_str()), "the id stays");
+    }
+
+    // Log in on one server: the old id is dead on both.
+    assert_eq!(browser.send(&b, "GET", "/login", None).await.body, "ok");
+    assert_ne!(browser.cookie(), Some(first.as_str()));
+    assert_eq!(browser.send(&a, "POST", "/write", None).await.body, "1");
+    if store.server_side() {
+        let mut attacker = Browser::new();
+        attacker.set_cookie(Some(&first));
+        assert_eq!(attacker.send(&a, "GET", "/read", None).await.body, "0");
+        assert_eq!(attacker.send(&b, "GET", "/read", None).await.body, "0");
+    }
+
+    // Log out on one server, and the other agrees.
+    let r = browser.send(&a, "POST", "/logout", None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert!(browser.cookie().is_none());
+    assert_eq!(browser.send(&b, "GET", "/read", None).await.body, "0");
+}
+
+/// 80 requests at once, alternating keys and servers: every increment counts.
+/// The cookie driver is last-response-wins by design and is left out.
+async fn forty_parallel_increments_of_two_keys_end_at_forty_each(store: &Store) {
+    if !store.server_side() {
+        return;
+    }
+    let servers = [store.server(), store.server()];
+    let mut browser = Browser::new();
+    browser.send(&servers[0], "POST", "/write", None).await;
+    let cookie = browser.cookie_header();
+    let client = awc::Client::builder()
+        .timeout(std::time::Duration::from_secs(60))
+        .finish();
+    let requests = (0..80).map(|i| {
+        let key = if i % 2 == 0 { "a" } else { "b" };
+        let server = &servers[(i / 2) % 2];
+        client
+            .post(format!("{}/incr/{key}", server.base))
+            .insert_header((COOKIE, cookie.clone()))
+            .send()
+    });
+    for res in futures_util::future::join_all(requests).await {
+        let status = res.unwrap().status();
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "{}: an increment failed",
+            store.name
+        );
+    }
+    for (server, key) in [(&servers[0], "a"), (&servers[1], "b")] {
+        let r = browser
+            .send(server, "GET", &format!("/kv/{key}"), None)
+            .await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert_eq!(
+            r.body, "40",
+            "{}: increments of {key:?} were lost",
+            store.name
+        );
+    }
+}
+
+async fn flash_shows_a_message_in_the_next_request_only(store: &Store) {
+    let server = store.server();
+    let mut b = Browser::new();
+    let r = b
+        .send(
+            &server,
+            "POST",
+            "/flash/notice",
+            Some(r#"{"text":"Saved"}"#),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(b.send(&server, "GET", "/untouched", None).await.body, "ok");
+    assert_eq!(
+        b.json(&server, "/flashed").await,
+        json!({"notice": {"text": "Saved"}})
+    );
+    assert_eq!(b.send(&server, "GET", "/flashed", None).await.body, "{}");
+}
+
+async fn typed_cart(store: &Store) {
+    let server = store.server();
+    let mut b = Browser::new();
+    // Empty: answered without a session.
+    let r = b.send(&server, "GET", "/cart", None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body, r#"{"items":[],"total":0}"#);
+    assert!(!r.set_cookie, "reading the cart writes nothing");
+
+    // Added items are in the cart and under the untyped keys.
+    for item in ["apple", "pear", "fig"] {
+        let r = b
+            .send(&server, "POST", &format!("/cart/items/{item}"), None)
+            .await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT);
+    }
+    assert_eq!(
+        b.json(&server, "/cart").await,
+        json!({"items": ["apple", "pear", "fig"], "total": 3})
+    );
+    assert_eq!(
+        b.json(&server, "/kv/cart.items").await,
+        json!(["apple", "pear", "fig"])
+    );
+    assert_eq!(b.json(&server, "/kv/cart.total").await, json!(3));
+    // And the other way round: an untyped write shows in the typed cart.
+    b.send(&server, "PUT", "/kv/cart.items", Some(r#"["plum"]"#))
+        .await;
+    b.send(&server, "PUT", "/kv/cart.total", Some("1")).await;
+    assert_eq!(
+        b.json(&server, "/cart").await,
+        json!({"items": ["plum"], "total": 1})
+    );
+    b.send(&server, "POST", "/cart/items/kiwi", None).await;
+    assert_eq!(
+        b.json(&server, "/cart").await,
+        json!({"items": ["plum", "kiwi"], "total": 2})
+    );
+
+    // Deleting the cart forgets only the cart.
+    b.send(&server, "POST", "/write", None).await;
+    let r = b.send(&server, "DELETE", "/cart", None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        b.json(&server, "/cart").await,
+        json!({"items": [], "total": 0})
+    );
+    let r = b.send(&server, "GET", "/kv/cart.items", None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        b.send(&server, "GET", "/read", None).await.body,
+        "1",
+        "other data stays"
+    );
+
+    // Each browser has its own cart.
+    let (mut alice, mut bob) = (Browser::new(), Browser::new());
+    alice.send(&server, "POST", "/cart/items/apple", None).await;
+    bob.send(&server, "POST", "/cart/items/pear", None).await;
+    assert_eq!(
+        alice.json(&server, "/cart").await["items"],
+        json!(["apple"])
+    );
+    assert_eq!(bob.json(&server, "/cart").await["items"], json!(["pear"]));
+}
+
+/// A module per store, a test per scenario in each.
+macro_rules! http_suite {
+    (stores: [$($module:ident = $store:literal),* $(,)?], scenarios: $scenarios:tt) => {
+        $(http_suite!(@store $module = $store, $scenarios);)*
+    };
+    (@store $module:ident = $store:literal, [$($scenario:ident),* $(,)?]) => {
+        mod $module {
+            $(
+                #[actix_rt::test]
+                async fn $scenario() {
+                    let store = super::Store::new($store).await;
+                    super::$scenario(&store).await;
+                    store.finish().await;
+                }
+            )*
+        }
+    };
+}
+
+http_suite! {
+    stores: [
+        memory = "memory",
+        cookie = "cookie",
+        file = "file",
+        redis = "redis",
+        redis_cluster = "redis-cluster",
+        sqlite = "sqlite",
+        postgres = "postgres",
+        mysql = "mysql",
+    ],
+    scenarios: [
+        counter_and_key_value_routes,
+        login_resets_and_logout_ends_the_counter,
+        login_regenerates_and_logout_destroys,
+        one_session_alternates_between_two_servers,
+        forty_parallel_increments_of_two_keys_end_at_forty_each,
+        flash_shows_a_message_in_the_next_request_only,
+        typed_cart,
+    ]
+}
