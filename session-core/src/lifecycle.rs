@@ -177,19 +177,19 @@ pub fn prepare_commit(session: &ReadonlySession, now: Timestamp) -> Option<Pendi
         None => Step::Create { replaces: None },
     };
     let plan = Plan {
-        step,
         id: state.id.clone(),
         log,
         policy: state.policy,
     };
     // The borrow ends here: the plan holds nothing of the state, so nothing
     // below holds it across an await.
-    Some(PendingCommit { plan, now })
+    Some(PendingCommit { step, plan, now })
 }
 
 /// What [`prepare_commit`] found to do; [`PendingCommit::run`] does it.
 #[must_use = "nothing is stored until `run` is awaited"]
 pub struct PendingCommit {
+    step: Step,
     plan: Plan,
     now: Timestamp,
 }
@@ -197,7 +197,7 @@ pub struct PendingCommit {
 // By hand: the plan holds the session's data, which has no place in logs.
 impl std::fmt::Debug for PendingCommit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let step = match &self.plan.step {
+        let step = match &self.step {
             Step::Touch(_) => "touch",
             Step::Save(_) => "save",
             Step::Regenerate(_) => "regenerate",
@@ -224,7 +224,7 @@ impl PendingCommit {
         gate: Option<&CommitGate>,
     ) -> Result<CookieAction, DriverError> {
         let gate = gate.filter(|_| driver.remote());
-        self.plan.run(driver, gate, self.now).await
+        self.plan.run(self.step, driver, gate, self.now).await
     }
 }
 
@@ -262,8 +262,8 @@ enum Step {
     Create { replaces: Option<Stored> },
 }
 
+/// What every step needs besides its stored record.
 struct Plan {
-    step: Step,
     /// The id a created or regenerated session gets.
     id: SessionId,
     log: Vec<Change>,
@@ -273,12 +273,13 @@ struct Plan {
 impl Plan {
     async fn run(
         mut self,
+        step: Step,
         driver: &dyn SessionDriver,
         gate: Option<&CommitGate>,
         now: Timestamp,
     ) -> Result<CookieAction, DriverError> {
-        // Moved out of the plan, not cloned: the plan is consumed here.
-        match std::mem::replace(&mut self.step, Step::Create { replaces: None }) {
+        // The stored record is moved, not cloned: the step is consumed here.
+        match step {
             Step::Touch(stored) => {
                 let mut record = stored.record;
                 record.last_active = now;
