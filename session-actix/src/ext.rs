@@ -29,6 +29,16 @@ pub trait SessionExt {
 
     /// The session of the middleware built with `.name(name)`; see
     /// [`Named`](crate::Named).
+    ///
+    /// ```
+    /// use actix_web::HttpRequest;
+    /// use session_actix::SessionExt;
+    ///
+    /// async fn theme(req: HttpRequest) -> actix_web::Result<String> {
+    ///     let prefs = req.named_session("prefs").await?;
+    ///     Ok(prefs.get_or("theme", String::from("light"))?)
+    /// }
+    /// ```
     fn named_session(
         &self,
         name: &'static str,

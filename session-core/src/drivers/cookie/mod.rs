@@ -75,6 +75,19 @@ impl CookieDriver {
     /// accepted for reading) and `cookie_name` (default `session`; the
     /// middleware's settings fill it in). Errors name each setting as it was
     /// given ([`DriverSettings::setting_name`]).
+    ///
+    /// ```
+    /// use session_actix::driver::DriverSettings;
+    /// use session_actix::CookieDriver;
+    ///
+    /// let mut settings = DriverSettings::new("cookie");
+    /// settings.key = Some("2a".repeat(32));
+    /// let driver = CookieDriver::from_settings(&settings)?;
+    /// # let _ = driver;
+    /// settings.key = Some("too short".into());
+    /// assert!(CookieDriver::from_settings(&settings).unwrap_err().to_string().contains("key"));
+    /// # Ok::<(), session_actix::driver::SettingsError>(())
+    /// ```
     pub fn from_settings(settings: &DriverSettings) -> Result<Self, SettingsError> {
         let parse = |setting: &str, text: &str| {
             key_from_text(text).map_err(|e| SettingsError::Invalid {

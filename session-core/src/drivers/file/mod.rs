@@ -215,6 +215,18 @@ impl FileDriver {
     /// (required) and the option `filename_template`
     /// (`SESSION_FILENAME_TEMPLATE`). Errors name each setting as it was
     /// given ([`DriverSettings::setting_name`]).
+    ///
+    /// ```
+    /// use session_actix::driver::DriverSettings;
+    /// use session_actix::FileDriver;
+    ///
+    /// # let tmp = tempfile::tempdir()?;
+    /// let mut settings = DriverSettings::new("file");
+    /// settings.dir = Some(tmp.path().join("sessions"));
+    /// let driver = FileDriver::from_settings(&settings)?;
+    /// # let _ = driver;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn from_settings(settings: &DriverSettings) -> Result<Self, SettingsError> {
         let dir = settings.dir.clone().ok_or_else(|| SettingsError::Missing {
             driver: settings.driver.clone(),

@@ -242,6 +242,18 @@ impl RedisDriver {
     /// holding the comma-separated nodes (`host:port` or `redis://...`); and
     /// `prefix` and `timeout_ms`. Errors name each setting as it was given
     /// ([`DriverSettings::setting_name`]).
+    ///
+    /// ```no_run
+    /// use session_actix::driver::DriverSettings;
+    /// use session_actix::RedisDriver;
+    ///
+    /// # async fn start() -> Result<(), session_actix::driver::SettingsError> {
+    /// let mut settings = DriverSettings::new("redis");
+    /// settings.url = Some("redis://127.0.0.1:6379".into());
+    /// settings.prefix = Some("app:".into());
+    /// let driver = RedisDriver::from_settings(&settings).await?;
+    /// # let _ = driver; Ok(()) }
+    /// ```
     pub async fn from_settings(settings: &DriverSettings) -> Result<Self, SettingsError> {
         let url = settings.require("url", &settings.url)?;
         let mut builder = Self::builder();
