@@ -297,6 +297,29 @@ pub struct Cart {
     pub total: u32,
 }
 
+/// The testbed's routes behind `sessions` on `listener`, two workers: the
+/// server the HTTP tests start (`None`: the bare routes, one worker, as for
+/// `--store none`).
+pub fn serve(
+    sessions: Option<SessionMiddleware>,
+    listener: std::net::TcpListener,
+) -> std::io::Result<actix_web::dev::Server> {
+    Ok(match sessions {
+        Some(sessions) => actix_web::HttpServer::new(move || {
+            actix_web::App::new()
+                .wrap(sessions.clone())
+                .configure(routes)
+        })
+        .workers(2)
+        .listen(listener)?
+        .run(),
+        None => actix_web::HttpServer::new(|| actix_web::App::new().configure(bare_routes))
+            .workers(1)
+            .listen(listener)?
+            .run(),
+    })
+}
+
 /// The typed routes, through [`CartSession`]: `GET /cart` answers the cart as
 /// JSON, `POST /cart/items/{item}` adds an item (204), `DELETE /cart` forgets
 /// the cart (204).

@@ -13,10 +13,9 @@ use std::sync::Arc;
 
 use actix_web::http::header::COOKIE;
 use actix_web::http::StatusCode;
-use actix_web::{App, HttpServer};
 use serde_json::json;
 use session_actix::driver::SessionDriver;
-use session_examples::testbed::{routes, Options};
+use session_examples::testbed::{self, Options};
 use session_test_support::http::{Browser, Server};
 use session_test_support::redis::RedisCluster;
 
@@ -107,14 +106,7 @@ impl Store {
     /// An app server on this store; a second call is a second machine.
     fn server(&self) -> Server {
         let mw = self.options.middleware(Arc::clone(&self.driver)).unwrap();
-        Server::start(move |listener| {
-            Ok(
-                HttpServer::new(move || App::new().wrap(mw.clone()).configure(routes))
-                    .workers(2)
-                    .listen(listener)?
-                    .run(),
-            )
-        })
+        Server::start(move |listener| testbed::serve(Some(mw), listener))
     }
 
     /// Drops a SQL test table.

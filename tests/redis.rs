@@ -7,10 +7,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_web::http::StatusCode;
-use actix_web::{App, HttpServer};
 use session_actix::driver::SessionId;
 use session_actix::RedisDriver;
-use session_examples::testbed::{routes, Options};
+use session_examples::testbed::{self, Options};
 use session_test_support::http::{Browser, Server};
 use session_test_support::redis::RedisServer;
 
@@ -31,14 +30,7 @@ async fn driver(url: &str) -> RedisDriver {
 fn serve(driver: RedisDriver) -> Server {
     let opts = Options::parse(["--store", "redis"].map(String::from)).unwrap();
     let mw = opts.middleware(Arc::new(driver)).unwrap();
-    Server::start(move |listener| {
-        Ok(
-            HttpServer::new(move || App::new().wrap(mw.clone()).configure(routes))
-                .workers(2)
-                .listen(listener)?
-                .run(),
-        )
-    })
+    Server::start(move |listener| testbed::serve(Some(mw), listener))
 }
 
 #[actix_rt::test]

@@ -10,11 +10,10 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use actix_web::{App, HttpServer};
 use session_actix::driver::sql::sqlx;
 use session_actix::driver::{Clock, ManualClock, SessionDriver, SystemClock};
 use session_actix::{SessionMiddleware, SqlDriver};
-use session_examples::testbed::{routes, Options, COOKIE_NAME};
+use session_examples::testbed::{self, Options, COOKIE_NAME};
 use session_test_support::http::{Browser, Server};
 
 fn url(store: &str, dir: &tempfile::TempDir) -> String {
@@ -119,14 +118,7 @@ impl Db {
 
 /// An app server on its own port with its own pool, like a second machine.
 fn serve(sessions: SessionMiddleware) -> Server {
-    Server::start(move |listener| {
-        Ok(
-            HttpServer::new(move || App::new().wrap(sessions.clone()).configure(routes))
-                .workers(2)
-                .listen(listener)?
-                .run(),
-        )
-    })
+    Server::start(move |listener| testbed::serve(Some(sessions), listener))
 }
 
 // ---------------------------------------------------------------------------

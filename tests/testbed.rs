@@ -2,8 +2,7 @@
 //! file and cookie stores show over real connections. The scenarios every
 //! driver shares are in `tests/http.rs`.
 
-use actix_web::{App, HttpServer};
-use session_examples::testbed::{bare_routes, routes, Options};
+use session_examples::testbed::{self, Options};
 use session_test_support::http::{Browser, Server};
 
 async fn start(store: &str) -> Server {
@@ -12,25 +11,12 @@ async fn start(store: &str) -> Server {
 
 async fn start_with(args: &[&str]) -> Server {
     let opts = Options::parse(args.iter().map(|a| a.to_string())).unwrap();
-    match opts.driver().await.unwrap() {
-        Some(driver) => {
-            let mw = opts.middleware(driver).unwrap();
-            Server::start(move |listener| {
-                Ok(
-                    HttpServer::new(move || App::new().wrap(mw.clone()).configure(routes))
-                        .workers(2)
-                        .listen(listener)?
-                        .run(),
-                )
-            })
-        }
-        None => Server::start(|listener| {
-            Ok(HttpServer::new(|| App::new().configure(bare_routes))
-                .workers(1)
-                .listen(listener)?
-                .run())
-        }),
-    }
+    let sessions = opts
+        .driver()
+        .await
+        .unwrap()
+        .map(|driver| opts.middleware(driver).unwrap());
+    Server::start(move |listener| testbed::serve(sessions, listener))
 }
 
 #[actix_rt::test]
