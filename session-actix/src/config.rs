@@ -185,6 +185,17 @@ impl SessionMiddlewareBuilder {
     /// [`SessionExt::named_session`](crate::SessionExt::named_session); a
     /// plain `Session` is the unnamed middleware's. Give each middleware on
     /// a route its own cookie name too. Default: unnamed.
+    ///
+    /// ```
+    /// use session_actix::{MemoryDriver, SessionMiddleware};
+    ///
+    /// let prefs = SessionMiddleware::builder(MemoryDriver::new())
+    ///     .name("prefs")
+    ///     .cookie_name("prefs")
+    ///     .build()
+    ///     .expect("valid session settings");
+    /// # let _ = prefs;
+    /// ```
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.config.name = Some(name.into());
         self

@@ -191,6 +191,15 @@ impl DriverSettings {
     /// How an error names the setting `field` (`"key"`, `"url"`, an
     /// option's name ...): as its environment variable (`SESSION_KEY`) when
     /// these settings came from the environment, as the field otherwise.
+    ///
+    /// ```
+    /// use session_actix::driver::DriverSettings;
+    ///
+    /// let from_env = DriverSettings::from_vars([("SESSION_DRIVER".to_owned(), "cookie".to_owned())])?;
+    /// assert_eq!(from_env.setting_name("key"), "SESSION_KEY");
+    /// assert_eq!(DriverSettings::new("cookie").setting_name("key"), "key");
+    /// # Ok::<(), session_actix::driver::SettingsError>(())
+    /// ```
     pub fn setting_name(&self, field: &str) -> String {
         if self.from_env {
             format!("SESSION_{}", field.to_ascii_uppercase())
