@@ -11,83 +11,117 @@ use crate::config::SessionMiddlewareBuilder;
 use crate::error::{ConfigError, StartupError};
 use crate::middleware::SessionMiddleware;
 
-/// Everything needed to build the middleware, deserializable with serde
-/// (from TOML, JSON, YAML ...) or read from `SESSION_*` environment variables.
-///
-/// Unset fields keep the builder's defaults. The driver fields are those of
-/// [`DriverSettings`], at the same level:
-///
-/// ```
-/// # actix_web::rt::System::new().block_on(async {
-/// use session_actix::SessionSettings;
-///
-/// let settings: SessionSettings = serde_json::from_str(r#"{
-///     "driver": "memory",
-///     "cookie_name": "app_session",
-///     "idle_timeout_secs": 1800,
-///     "same_site": "strict"
-/// }"#).unwrap();
-/// let sessions = settings.build().await.unwrap();
-/// # let _ = sessions;
-/// # });
-/// ```
-///
-/// With nothing set, the settings are the builder's defaults on the memory
-/// driver, so `SessionSettings::from_env()?.build().await?` works on a
-/// machine with no `SESSION_*` variable at all. An error about a setting
-/// that came from the environment names the variable (`SESSION_KEY`,
-/// `SESSION_COOKIE_NAME` ...), one from serde the field.
-///
-/// Environment variables, besides the driver's (`SESSION_DRIVER`,
-/// `SESSION_URL` ..., see [`DriverSettings`]): `SESSION_NAME` (see
-/// [`SessionMiddlewareBuilder::name`]), `SESSION_COOKIE_NAME`,
-/// `SESSION_PATH`, `SESSION_DOMAIN`, `SESSION_SECURE`, `SESSION_HTTP_ONLY`,
-/// `SESSION_SAME_SITE` (`lax`, `strict`, `none`), `SESSION_IDLE_TIMEOUT_SECS`,
-/// `SESSION_ABSOLUTE_TIMEOUT_SECS`, `SESSION_REFRESH_AFTER_SECS`,
-/// `SESSION_BROWSER_SESSION`.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[non_exhaustive]
-pub struct SessionSettings {
-    /// The middleware's name, for a route with several session middlewares
-    /// (see [`SessionMiddlewareBuilder::name`]).
-    #[serde(default)]
-    pub name: Option<String>,
-    /// The cookie's name.
-    #[serde(default)]
-    pub cookie_name: Option<String>,
-    /// The cookie's path.
-    #[serde(default)]
-    pub path: Option<String>,
-    /// The cookie's domain.
-    #[serde(default)]
-    pub domain: Option<String>,
-    /// The `Secure` attribute.
-    #[serde(default)]
-    pub secure: Option<bool>,
-    /// The `HttpOnly` attribute.
-    #[serde(default)]
-    pub http_only: Option<bool>,
-    /// `lax`, `strict` or `none`.
-    #[serde(default)]
-    pub same_site: Option<String>,
-    /// Idle timeout in seconds.
-    #[serde(default)]
-    pub idle_timeout_secs: Option<u64>,
-    /// Absolute timeout in seconds.
-    #[serde(default)]
-    pub absolute_timeout_secs: Option<u64>,
-    /// Minimum interval between expiry refreshes, in seconds.
-    #[serde(default)]
-    pub refresh_after_secs: Option<u64>,
-    /// Cookie without `Max-Age`.
-    #[serde(default)]
-    pub browser_session: Option<bool>,
-    /// The driver and its settings.
-    #[serde(flatten)]
-    pub driver: DriverSettings,
-    /// Read from `SESSION_*` variables, so errors name those.
-    #[serde(skip)]
-    from_env: bool,
+/// Every middleware setting, written once: its field (which is also its
+/// serde name and, in capitals after `SESSION_`, its environment variable),
+/// its type, and the builder method it maps onto. The macro writes the
+/// struct, the reading of variables and the mapping onto the builder.
+macro_rules! settings {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $($(#[$attr:meta])* $field:ident: $ty:ty => $apply:expr,)*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, Default, Deserialize)]
+        #[non_exhaustive]
+        pub struct $name {
+            $($(#[$attr])* #[serde(default)] pub $field: Option<$ty>,)*
+            /// The driver and its settings.
+            #[serde(flatten)]
+            pub driver: DriverSettings,
+            /// Read from `SESSION_*` variables, so errors name those.
+            #[serde(skip)]
+            from_env: bool,
+        }
+
+        impl $name {
+            /// Takes the variable `name` if it is one of the middleware's;
+            /// `false` leaves it to the driver settings.
+            fn take_var(&mut self, name: &str, value: &str) -> Result<bool, SettingsError> {
+                $(if is_variable(name, stringify!($field)) {
+                    self.$field = Some(FromVar::from_var(name, value)?);
+                    return Ok(true);
+                })*
+                Ok(false)
+            }
+
+            /// Calls the builder method of every setting that is set.
+            fn apply(&mut self, mut builder: SessionMiddlewareBuilder) -> SessionMiddlewareBuilder {
+                $(if let Some(value) = self.$field.take() {
+                    builder = apply::<$ty>(builder, value, $apply);
+                })*
+                builder
+            }
+        }
+    };
+}
+
+settings! {
+    /// Everything needed to build the middleware, deserializable with serde
+    /// (from TOML, JSON, YAML ...) or read from `SESSION_*` environment variables.
+    ///
+    /// Unset fields keep the builder's defaults. The driver fields are those of
+    /// [`DriverSettings`], at the same level:
+    ///
+    /// ```
+    /// # actix_web::rt::System::new().block_on(async {
+    /// use session_actix::SessionSettings;
+    ///
+    /// let settings: SessionSettings = serde_json::from_str(r#"{
+    ///     "driver": "memory",
+    ///     "cookie_name": "app_session",
+    ///     "idle_timeout_secs": 1800,
+    ///     "same_site": "strict"
+    /// }"#).unwrap();
+    /// let sessions = settings.build().await.unwrap();
+    /// # let _ = sessions;
+    /// # });
+    /// ```
+    ///
+    /// With nothing set, the settings are the builder's defaults on the memory
+    /// driver, so `SessionSettings::from_env()?.build().await?` works on a
+    /// machine with no `SESSION_*` variable at all. An error about a setting
+    /// that came from the environment names the variable (`SESSION_KEY`,
+    /// `SESSION_COOKIE_NAME` ...), one from serde the field.
+    ///
+    /// Each field below is also read from the environment variable named
+    /// `SESSION_` and the field in capitals: `SESSION_NAME`,
+    /// `SESSION_COOKIE_NAME`, `SESSION_SAME_SITE`, `SESSION_IDLE_TIMEOUT_SECS`
+    /// and so on. Flags take `true`/`false` (or `1`/`0`, `yes`/`no`,
+    /// `on`/`off`), timeouts whole seconds, `same_site` one of `lax`, `strict`,
+    /// `none`. The driver's variables (`SESSION_DRIVER`, `SESSION_URL` ...)
+    /// are listed at [`DriverSettings`].
+    pub struct SessionSettings {
+        /// The middleware's name, for a route with several session middlewares
+        /// ([`SessionMiddlewareBuilder::name`]).
+        name: String => |b, v| b.name(v),
+        /// The cookie's name ([`SessionMiddlewareBuilder::cookie_name`]).
+        cookie_name: String => |b, v| b.cookie_name(v),
+        /// The cookie's path ([`SessionMiddlewareBuilder::path`]).
+        path: String => |b, v| b.path(v),
+        /// The cookie's domain ([`SessionMiddlewareBuilder::domain`]).
+        domain: String => |b, v| b.domain(v),
+        /// The `Secure` attribute ([`SessionMiddlewareBuilder::secure`]).
+        secure: bool => |b, v| b.secure(v),
+        /// The `HttpOnly` attribute ([`SessionMiddlewareBuilder::http_only`]).
+        http_only: bool => |b, v| b.http_only(v),
+        /// The `SameSite` attribute, written `lax`, `strict` or `none` in any
+        /// case ([`SessionMiddlewareBuilder::same_site`]).
+        #[serde(deserialize_with = "same_site")]
+        same_site: SameSite => |b, v| b.same_site(v),
+        /// Idle timeout in seconds ([`SessionMiddlewareBuilder::idle_timeout`]).
+        idle_timeout_secs: u64 => |b, v| b.idle_timeout(Duration::from_secs(v)),
+        /// Absolute timeout in seconds
+        /// ([`SessionMiddlewareBuilder::absolute_timeout`]).
+        absolute_timeout_secs: u64 => |b, v| b.absolute_timeout(Duration::from_secs(v)),
+        /// Minimum interval between expiry refreshes, in seconds
+        /// ([`SessionMiddlewareBuilder::refresh_after`]).
+        refresh_after_secs: u64 => |b, v| b.refresh_after(Duration::from_secs(v)),
+        /// A cookie without `Max-Age`, dropped when the browser closes
+        /// ([`SessionMiddlewareBuilder::browser_session`]).
+        browser_session: bool => |b, v| b.browser_session(v),
+    }
 }
 
 impl SessionSettings {
@@ -106,26 +140,8 @@ impl SessionSettings {
         };
         let mut rest = Vec::new();
         for (name, value) in vars {
-            let flag = |v: &str| parse_bool(&name, v);
-            let secs = |v: &str| {
-                v.parse::<u64>().map_err(|_| SettingsError::Invalid {
-                    setting: name.clone(),
-                    reason: "a whole number of seconds".into(),
-                })
-            };
-            match name.as_str() {
-                "SESSION_NAME" => s.name = Some(value),
-                "SESSION_COOKIE_NAME" => s.cookie_name = Some(value),
-                "SESSION_PATH" => s.path = Some(value),
-                "SESSION_DOMAIN" => s.domain = Some(value),
-                "SESSION_SECURE" => s.secure = Some(flag(&value)?),
-                "SESSION_HTTP_ONLY" => s.http_only = Some(flag(&value)?),
-                "SESSION_SAME_SITE" => s.same_site = Some(value),
-                "SESSION_IDLE_TIMEOUT_SECS" => s.idle_timeout_secs = Some(secs(&value)?),
-                "SESSION_ABSOLUTE_TIMEOUT_SECS" => s.absolute_timeout_secs = Some(secs(&value)?),
-                "SESSION_REFRESH_AFTER_SECS" => s.refresh_after_secs = Some(secs(&value)?),
-                "SESSION_BROWSER_SESSION" => s.browser_session = Some(flag(&value)?),
-                _ => rest.push((name, value)),
+            if !s.take_var(&name, &value)? {
+                rest.push((name, value));
             }
         }
         s.driver = DriverSettings::from_vars(rest)?;
@@ -144,59 +160,11 @@ impl SessionSettings {
         mut self,
         registry: &DriverRegistry,
     ) -> Result<SessionMiddleware, StartupError> {
+        // The cookie driver binds the cookie name into what it seals.
         let cookie_name = self.cookie_name.clone().unwrap_or_else(|| "session".into());
         self.driver.cookie_name = Some(cookie_name.clone());
-        let same_site = match self
-            .same_site
-            .as_deref()
-            .map(str::to_ascii_lowercase)
-            .as_deref()
-        {
-            None => None,
-            Some("lax") => Some(SameSite::Lax),
-            Some("strict") => Some(SameSite::Strict),
-            Some("none") => Some(SameSite::None),
-            Some(_) => {
-                return Err(SettingsError::Invalid {
-                    setting: self.setting_name("same_site"),
-                    reason: "one of lax, strict, none".into(),
-                }
-                .into())
-            }
-        };
         let driver = registry.build(&self.driver).await?;
-        let mut b: SessionMiddlewareBuilder =
-            SessionMiddleware::builder_dyn(driver).cookie_name(cookie_name);
-        if let Some(v) = self.name.take() {
-            b = b.name(v);
-        }
-        if let Some(v) = self.path {
-            b = b.path(v);
-        }
-        if let Some(v) = self.domain {
-            b = b.domain(v);
-        }
-        if let Some(v) = self.secure {
-            b = b.secure(v);
-        }
-        if let Some(v) = self.http_only {
-            b = b.http_only(v);
-        }
-        if let Some(v) = same_site {
-            b = b.same_site(v);
-        }
-        if let Some(v) = self.idle_timeout_secs {
-            b = b.idle_timeout(Duration::from_secs(v));
-        }
-        if let Some(v) = self.absolute_timeout_secs {
-            b = b.absolute_timeout(Duration::from_secs(v));
-        }
-        if let Some(v) = self.refresh_after_secs {
-            b = b.refresh_after(Duration::from_secs(v));
-        }
-        if let Some(v) = self.browser_session {
-            b = b.browser_session(v);
-        }
+        let b = self.apply(SessionMiddleware::builder_dyn(driver).cookie_name(cookie_name));
         b.build().map_err(|source| match self.from_env {
             true => StartupError::Variable {
                 variable: variable_of(&source),
@@ -204,14 +172,6 @@ impl SessionSettings {
             },
             false => StartupError::Config(source),
         })
-    }
-
-    fn setting_name(&self, field: &str) -> String {
-        if self.from_env {
-            format!("SESSION_{}", field.to_ascii_uppercase())
-        } else {
-            field.to_owned()
-        }
     }
 }
 
@@ -235,13 +195,85 @@ fn variable_of(error: &ConfigError) -> &'static str {
     }
 }
 
-fn parse_bool(name: &str, value: &str) -> Result<bool, SettingsError> {
-    match value.to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" | "on" => Ok(true),
-        "0" | "false" | "no" | "off" => Ok(false),
-        _ => Err(SettingsError::Invalid {
-            setting: name.to_owned(),
-            reason: "true or false".into(),
-        }),
+/// Calls a setting's builder method (a function, so that the macro's
+/// closures get their argument types).
+fn apply<T>(
+    builder: SessionMiddlewareBuilder,
+    value: T,
+    method: fn(SessionMiddlewareBuilder, T) -> SessionMiddlewareBuilder,
+) -> SessionMiddlewareBuilder {
+    method(builder, value)
+}
+
+/// Whether `variable` is `SESSION_` followed by `field` in capitals.
+fn is_variable(variable: &str, field: &str) -> bool {
+    variable.strip_prefix("SESSION_").is_some_and(|rest| {
+        rest.len() == field.len()
+            && rest
+                .bytes()
+                .eq(field.bytes().map(|c| c.to_ascii_uppercase()))
+    })
+}
+
+/// A setting's type, read from the text of an environment variable.
+trait FromVar: Sized {
+    fn from_var(variable: &str, value: &str) -> Result<Self, SettingsError>;
+}
+
+impl FromVar for String {
+    fn from_var(_: &str, value: &str) -> Result<Self, SettingsError> {
+        Ok(value.to_owned())
+    }
+}
+
+/// The middleware's numbers are all timeouts in seconds.
+impl FromVar for u64 {
+    fn from_var(variable: &str, value: &str) -> Result<Self, SettingsError> {
+        value
+            .trim()
+            .parse()
+            .map_err(|_| invalid(variable, "a whole number of seconds"))
+    }
+}
+
+impl FromVar for bool {
+    fn from_var(variable: &str, value: &str) -> Result<Self, SettingsError> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => Ok(true),
+            "0" | "false" | "no" | "off" => Ok(false),
+            _ => Err(invalid(variable, "true or false")),
+        }
+    }
+}
+
+impl FromVar for SameSite {
+    fn from_var(variable: &str, value: &str) -> Result<Self, SettingsError> {
+        parse_same_site(value).ok_or_else(|| invalid(variable, SAME_SITE_VALUES))
+    }
+}
+
+const SAME_SITE_VALUES: &str = "one of lax, strict, none";
+
+fn parse_same_site(value: &str) -> Option<SameSite> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "lax" => Some(SameSite::Lax),
+        "strict" => Some(SameSite::Strict),
+        "none" => Some(SameSite::None),
+        _ => None,
+    }
+}
+
+/// `same_site` from serde: the same words as the environment variable.
+fn same_site<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<SameSite>, D::Error> {
+    let text = String::deserialize(d)?;
+    parse_same_site(&text).map(Some).ok_or_else(|| {
+        serde::de::Error::custom(format_args!("same_site: expected {SAME_SITE_VALUES}"))
+    })
+}
+
+fn invalid(variable: &str, reason: &str) -> SettingsError {
+    SettingsError::Invalid {
+        setting: variable.to_owned(),
+        reason: reason.into(),
     }
 }

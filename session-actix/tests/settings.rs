@@ -7,7 +7,7 @@ use std::sync::Arc;
 use actix_web::http::header::SET_COOKIE;
 use actix_web::{test, web, App};
 use session_actix::driver::{DriverRegistry, DriverSettings, SessionDriver, SettingsError};
-use session_actix::{Session, SessionSettings, StartupError};
+use session_actix::{SameSite, Session, SessionSettings, StartupError};
 
 fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs
@@ -73,14 +73,19 @@ async fn startup_errors_name_what_is_wrong() {
     ));
     assert!(e.to_string().contains("mongo"), "{e}");
 
-    let s: SessionSettings =
-        serde_json::from_str(r#"{"driver":"memory","same_site":"sideways"}"#).unwrap();
-    assert!(s
-        .build_with(&reg)
-        .await
-        .unwrap_err()
-        .to_string()
-        .contains("lax, strict, none"));
+    // A SameSite value is checked as it is read, before any driver is built.
+    let e =
+        serde_json::from_str::<SessionSettings>(r#"{"driver":"memory","same_site":"sideways"}"#)
+            .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("same_site: expected one of lax, strict, none"),
+        "{e}"
+    );
+    let e = SessionSettings::from_vars(vars(&[("SESSION_SAME_SITE", "sideways")])).unwrap_err();
+    assert!(e.to_string().contains("SESSION_SAME_SITE"), "{e}");
+    let s: SessionSettings = serde_json::from_str(r#"{"same_site":"Strict"}"#).unwrap();
+    assert_eq!(s.same_site, Some(SameSite::Strict));
 
     let s: SessionSettings =
         serde_json::from_str(r#"{"driver":"memory","cookie_name":"a b"}"#).unwrap();

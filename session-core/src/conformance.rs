@@ -61,10 +61,14 @@
 //!
 //! # Scope
 //!
-//! The suite is for server-side drivers, whose cookie holds only the id (they
+//! [`run`] is for server-side drivers, whose cookie holds only the id (they
 //! keep the default [`SessionDriver::read_cookie`] and
-//! [`SessionDriver::write_cookie`]). The cookie driver, which carries the
-//! record in the cookie, has its own tests.
+//! [`SessionDriver::write_cookie`]). A driver whose cookie carries the record
+//! itself, such as the cookie driver, keeps nothing to load, version or
+//! destroy; [`run_client_side`] runs the checks that apply to it (those with
+//! [`Applies::EveryDriver`]): sessions round-trip through the cookie,
+//! refresh, regenerate and are destroyed, and cookie values it did not issue
+//! are refused.
 
 use std::fmt;
 use std::future::Future;
@@ -100,6 +104,8 @@ pub struct Check {
     pub name: &'static str,
     /// The contract it checks, in one sentence.
     pub contract: &'static str,
+    /// Which drivers the contract applies to.
+    pub applies: Applies,
     run: for<'a> fn(&'a dyn SessionDriver) -> LocalBoxFuture<'a, ()>,
 }
 
@@ -116,17 +122,30 @@ impl fmt::Debug for Check {
         f.debug_struct("Check")
             .field("name", &self.name)
             .field("contract", &self.contract)
+            .field("applies", &self.applies)
             .finish_non_exhaustive()
     }
 }
 
+/// Which drivers a [`Check`] applies to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Applies {
+    /// Every driver, whether it stores records or seals them into the
+    /// cookie: the check goes through the engine's load and commit.
+    EveryDriver,
+    /// Drivers that store records on the server (the cookie holds the id).
+    ServerSide,
+}
+
 macro_rules! checks {
-    ($($name:ident => $contract:literal,)*) => {
+    ($($name:ident ($applies:ident) => $contract:literal,)*) => {
         /// Every check of the suite, in the order [`run`] runs them.
         pub static CHECKS: &[Check] = &[
             $(Check {
                 name: stringify!($name),
                 contract: $contract,
+                applies: Applies::$applies,
                 run: |driver| Box::pin($name(driver)),
             },)*
         ];
@@ -134,33 +153,43 @@ macro_rules! checks {
 }
 
 checks! {
-    create_refuses_a_live_id =>
+    create_refuses_a_live_id (ServerSide) =>
         "`create` fails with `DriverError::AlreadyExists` when the id holds a live record, and leaves that record as it was",
-    load_of_a_missing_id_is_none =>
+    load_of_a_missing_id_is_none (ServerSide) =>
         "`load` of an id that was never stored returns `None`",
-    load_of_an_expired_record_is_none =>
+    load_of_an_expired_record_is_none (ServerSide) =>
         "`load` never returns a record whose `expires_at` is not after `now`",
-    records_round_trip =>
+    records_round_trip (ServerSide) =>
         "`load` returns exactly what `create` or `update` stored (nested and unicode data, flash, times, version), per id",
-    touch_extends_expiry =>
+    touch_extends_expiry (ServerSide) =>
         "`touch` of a live record sets its `last_active` and `expires_at` (keeping data and version) and returns `true`",
-    touch_of_a_missing_or_expired_id_is_false =>
+    touch_of_a_missing_or_expired_id_is_false (ServerSide) =>
         "`touch` returns `false` and stores nothing when no live record has the id",
-    destroy_removes =>
+    destroy_removes (ServerSide) =>
         "after `destroy`, `load` returns `None`",
-    destroy_of_a_missing_id_is_ok =>
+    destroy_of_a_missing_id_is_ok (ServerSide) =>
         "`destroy` of an id that is not stored succeeds",
-    update_with_wrong_version_conflicts =>
+    update_with_wrong_version_conflicts (ServerSide) =>
         "`update` answers `Update::Conflict` and changes nothing unless the stored version equals `expected_version`",
-    update_never_resurrects =>
+    update_never_resurrects (ServerSide) =>
         "`update` of an id with no record answers `Update::Gone` and does not create one; a commit after a parallel destroy does not bring the session back",
-    overlapping_commits_merge =>
+    overlapping_commits_merge (ServerSide) =>
         "two requests loaded from the same state that change different keys both land, and their increments add up",
-    concurrent_commits_lose_nothing =>
+    concurrent_commits_lose_nothing (ServerSide) =>
         "many commits racing on one session all land, batched by a commit gate and racing the compare-and-set: every increment counts and every key is kept",
-    malformed_ids_are_rejected =>
-        "`read_cookie` answers `CookieRead::Invalid` for a value that is not a well-formed id (path- or SQL-shaped, wrong length or alphabet), and `Reference` for a well-formed one",
-    large_record_round_trips =>
+    well_formed_ids_are_references (ServerSide) =>
+        "`read_cookie` of a well-formed id answers `CookieRead::Reference` to that id",
+    malformed_cookies_are_rejected (EveryDriver) =>
+        "`read_cookie` answers `CookieRead::Invalid` for a value that is not a well-formed id (path- or SQL-shaped, wrong length or alphabet), and the engine starts a fresh session for it",
+    sessions_round_trip_through_the_cookie (EveryDriver) =>
+        "a committed session reads back through the cookie the commit set, with every change of a later commit",
+    reads_refresh_the_expiry (EveryDriver) =>
+        "a read once the refresh interval has passed sets the cookie again with a later expiry, and the session lives on past its first expiry",
+    regenerate_keeps_the_data (EveryDriver) =>
+        "`regenerate` sets a cookie for a new id that reads back with the session's data",
+    destroy_removes_the_cookie (EveryDriver) =>
+        "`destroy` answers with the cookie's removal and leaves nothing stored under the id, and data written after it starts a new session",
+    large_record_round_trips (ServerSide) =>
         "a record holding 1 MiB of data is stored and loaded back unchanged",
 }
 
@@ -177,6 +206,37 @@ where
     D: SessionDriver,
 {
     for check in CHECKS {
+        let driver = factory().await;
+        check.run(&driver).await;
+    }
+}
+
+/// Runs the checks of [`CHECKS`] that apply to a driver whose cookie carries
+/// the record ([`Applies::EveryDriver`]), each on a fresh driver from
+/// `factory`.
+///
+/// ```
+/// # #[cfg(feature = "cookie")]
+/// # async fn example() {
+/// use session_actix::{driver::conformance, CookieDriver, CookieKey};
+///
+/// conformance::run_client_side(|| async {
+///     CookieDriver::new("session", CookieKey::generate())
+/// })
+/// .await;
+/// # }
+/// ```
+///
+/// # Panics
+///
+/// As [`run`] does.
+pub async fn run_client_side<D, F, Fut>(factory: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = D>,
+    D: SessionDriver,
+{
+    for check in CHECKS.iter().filter(|c| c.applies == Applies::EveryDriver) {
         let driver = factory().await;
         check.run(&driver).await;
     }
@@ -906,11 +966,10 @@ fn non_canonical(valid: &str) -> String {
 }
 
 /// `read_cookie` rejects values that are not well-formed ids as
-/// [`CookieRead::Invalid`] (so no store call is made for them), accepts a
-/// well-formed one as a [`CookieRead::Reference`], and the lifecycle turns a
-/// rejected value into a fresh session.
-pub async fn malformed_ids_are_rejected(driver: &dyn SessionDriver) {
-    let cx = Ctx::new("malformed_ids_are_rejected", driver);
+/// [`CookieRead::Invalid`] (so no store call is made for them), and the
+/// lifecycle turns a rejected value into a fresh session.
+pub async fn malformed_cookies_are_rejected(driver: &dyn SessionDriver) {
+    let cx = Ctx::new("malformed_cookies_are_rejected", driver);
     let now = now();
     for (value, what) in malformed_ids() {
         match driver.read_cookie(&value, now) {
@@ -929,13 +988,160 @@ pub async fn malformed_ids_are_rejected(driver: &dyn SessionDriver) {
             format_args!("the lifecycle did not start a fresh session for {what} ({value:?})"),
         );
     }
+}
+
+/// `read_cookie` accepts a well-formed id as a [`CookieRead::Reference`] to it.
+pub async fn well_formed_ids_are_references(driver: &dyn SessionDriver) {
+    let cx = Ctx::new("well_formed_ids_are_references", driver);
     let id = SessionId::generate();
-    match driver.read_cookie(id.as_str(), now) {
+    match driver.read_cookie(id.as_str(), now()) {
         CookieRead::Reference(read) if read == id => {}
         other => cx.fail(format_args!(
             "`read_cookie` of a well-formed id answered {other:?} instead of `Reference` to it"
         )),
     }
+}
+
+/// A session committed with data reads back through the cookie that commit
+/// set, and so does a later change to it.
+pub async fn sessions_round_trip_through_the_cookie(driver: &dyn SessionDriver) {
+    let cx = Ctx::new("sessions_round_trip_through_the_cookie", driver);
+    let now = now();
+    let data = rich_data();
+    let pairs: Vec<(&str, Value)> = data.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+    let cookie = stored_session(&cx, now, &pairs).await;
+    let session = load_session(&cx, &cookie, now).await;
+    cx.ensure(
+        session.all() == data,
+        "the data read back differs from what was committed",
+    );
+
+    let handle = session.writable();
+    cx.ok("Session::put", handle.put("added", 1).map_err(session_err));
+    cx.ok(
+        "Session::forget",
+        handle.forget("cart").map_err(session_err),
+    );
+    let cookie = match commit(&cx, &session, now).await {
+        CookieAction::Set { value, .. } => value,
+        other => cx.fail(format_args!(
+            "committing a change answered {other:?} instead of setting the cookie"
+        )),
+    };
+    let again = load_session(&cx, &cookie, now).await;
+    let mut expected = data;
+    expected.insert("added".into(), json!(1));
+    expected.remove("cart");
+    cx.ensure(
+        again.all() == expected && again.id() == session.id(),
+        "a change committed to a stored session did not read back under the same id",
+    );
+}
+
+/// A read after the refresh interval sets the cookie again with a later
+/// expiry, and that cookie works past the first expiry.
+pub async fn reads_refresh_the_expiry(driver: &dyn SessionDriver) {
+    let cx = Ctx::new("reads_refresh_the_expiry", driver);
+    let now = now();
+    let cookie = stored_session(&cx, now, &[("user", json!("ada"))]).await;
+    let soon = later(now, policy().refresh_after + MINUTE);
+    let session = load_session(&cx, &cookie, soon).await;
+    let _ = session.writable();
+    let (cookie, expires_at) = match commit(&cx, &session, soon).await {
+        CookieAction::Set { value, expires_at } => (value, expires_at),
+        other => cx.fail(format_args!(
+            "a read due for a refresh answered {other:?} instead of setting the cookie"
+        )),
+    };
+    cx.ensure(
+        expires_at == later(soon, DAY),
+        format_args!("the refreshed expiry is {expires_at:?}, not a day after the read"),
+    );
+    // Past the first expiry, within the refreshed one.
+    let session = load_session(&cx, &cookie, later(now, DAY + MINUTE / 2)).await;
+    cx.ensure(
+        session.get_value("user") == Some(json!("ada")),
+        "the refreshed session lost its data",
+    );
+}
+
+/// `regenerate` gives the session a new id, and its cookie reads back with
+/// the data.
+pub async fn regenerate_keeps_the_data(driver: &dyn SessionDriver) {
+    let cx = Ctx::new("regenerate_keeps_the_data", driver);
+    let now = now();
+    let cookie = stored_session(&cx, now, &[("user", json!("ada"))]).await;
+    let session = load_session(&cx, &cookie, now).await;
+    let old = session.id();
+    let handle = session.writable();
+    cx.ok(
+        "Session::regenerate",
+        handle.regenerate().map_err(session_err),
+    );
+    cx.ok(
+        "Session::put",
+        handle.put("role", "admin").map_err(session_err),
+    );
+    let cookie = match commit(&cx, &session, now).await {
+        CookieAction::Set { value, .. } => value,
+        other => cx.fail(format_args!(
+            "a regenerate answered {other:?} instead of setting the cookie"
+        )),
+    };
+    let moved = load_session(&cx, &cookie, now).await;
+    cx.ensure(
+        moved.id() != old
+            && moved.get_value("user") == Some(json!("ada"))
+            && moved.get_value("role") == Some(json!("admin")),
+        "the regenerated session did not read back under a new id with its data",
+    );
+}
+
+/// `destroy` removes the cookie; data written after a destroy starts a new
+/// session under a new id.
+pub async fn destroy_removes_the_cookie(driver: &dyn SessionDriver) {
+    let cx = Ctx::new("destroy_removes_the_cookie", driver);
+    let now = now();
+    let cookie = stored_session(&cx, now, &[("user", json!("ada"))]).await;
+    let session = load_session(&cx, &cookie, now).await;
+    cx.ok(
+        "Session::destroy",
+        session.writable().destroy().map_err(session_err),
+    );
+    let action = commit(&cx, &session, now).await;
+    cx.ensure(
+        action == CookieAction::Remove,
+        format_args!("a destroy answered {action:?} instead of removing the cookie"),
+    );
+    // A cookie that refers to the store no longer finds anything. (One that
+    // carries the record cannot be revoked; the browser drops it.)
+    if let CookieRead::Reference(id) = driver.read_cookie(&cookie, now) {
+        cx.ensure(
+            cx.load(&id, now).await.is_none(),
+            "the destroyed session is still stored",
+        );
+    }
+
+    let cookie = stored_session(&cx, now, &[("user", json!("ada"))]).await;
+    let session = load_session(&cx, &cookie, now).await;
+    let old = session.id();
+    let handle = session.writable();
+    cx.ok("Session::destroy", handle.destroy().map_err(session_err));
+    cx.ok(
+        "Session::put",
+        handle.put("guest", true).map_err(session_err),
+    );
+    let cookie = match commit(&cx, &session, now).await {
+        CookieAction::Set { value, .. } => value,
+        other => cx.fail(format_args!(
+            "data written after a destroy answered {other:?} instead of a new cookie"
+        )),
+    };
+    let fresh = load_session(&cx, &cookie, now).await;
+    cx.ensure(
+        fresh.id() != old && fresh.get_value("guest") == Some(json!(true)) && !fresh.has("user"),
+        "data written after a destroy did not start a new session of its own",
+    );
 }
 
 /// A record with 1 MiB of data round-trips unchanged.
@@ -996,7 +1202,9 @@ mod tests {
         /// interleave.
         UpdateRaces,
         AcceptsAnyCookie,
+        RejectsEveryCookie,
         TruncatesLargeRecords,
+        CreateDropsData,
     }
 
     #[derive(Debug)]
@@ -1016,6 +1224,7 @@ mod tests {
                 Err(_) if self.bug == Bug::AcceptsAnyCookie => {
                     CookieRead::Reference(SessionId::generate())
                 }
+                _ if self.bug == Bug::RejectsEveryCookie => CookieRead::Invalid("broken"),
                 _ => self.inner.read_cookie(value, now),
             }
         }
@@ -1046,6 +1255,9 @@ mod tests {
             }
             if self.bug == Bug::CreateOverwrites {
                 self.inner.destroy(id).await?;
+            }
+            if self.bug == Bug::CreateDropsData {
+                record.data.clear();
             }
             self.inner.create(id, &record).await
         }
@@ -1146,9 +1358,26 @@ mod tests {
             ("overlapping_commits_merge", Bug::UpdateIgnoresVersion),
             ("concurrent_commits_lose_nothing", Bug::UpdateIgnoresVersion),
             ("concurrent_commits_lose_nothing", Bug::UpdateRaces),
-            ("malformed_ids_are_rejected", Bug::AcceptsAnyCookie),
+            ("malformed_cookies_are_rejected", Bug::AcceptsAnyCookie),
+            ("well_formed_ids_are_references", Bug::RejectsEveryCookie),
+            (
+                "sessions_round_trip_through_the_cookie",
+                Bug::CreateDropsData,
+            ),
+            ("reads_refresh_the_expiry", Bug::TouchKeepsExpiry),
+            ("regenerate_keeps_the_data", Bug::CreateDropsData),
+            ("destroy_removes_the_cookie", Bug::DestroyKeeps),
             ("large_record_round_trips", Bug::TruncatesLargeRecords),
         ];
+        // Each check is shown to fail here, but for the one with a test of its own below.
+        for check in CHECKS {
+            assert!(
+                check.name == "load_of_a_missing_id_is_none"
+                    || cases.iter().any(|(name, _)| *name == check.name),
+                "no broken driver shows that `{}` can fail",
+                check.name
+            );
+        }
         for (check, bug) in cases {
             let message = failure(check, bug).await;
             assert!(

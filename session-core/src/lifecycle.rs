@@ -284,7 +284,7 @@ impl Plan {
                 let mut record = stored.record;
                 record.last_active = now;
                 record.expires_at = self.policy.expires_at(record.created_at, now);
-                if stored.inline || driver.touch(&stored.id, now, record.expires_at).await? {
+                if driver.touch(&stored.id, now, record.expires_at).await? {
                     Ok(set(driver, &stored.id, &record)?)
                 } else {
                     Ok(CookieAction::Remove)
@@ -296,6 +296,7 @@ impl Plan {
             }
             Step::Regenerate(stored) => {
                 // Re-read so that what parallel requests committed moves too.
+                // A record the cookie carried is the latest there is.
                 let latest = if stored.inline {
                     Some(stored.record.clone())
                 } else {
@@ -310,22 +311,16 @@ impl Plan {
                 };
                 apply_all(&self.log, &mut record);
                 let (id, record) = self.create(driver, record, now).await?;
-                if !stored.inline {
-                    driver.destroy(&stored.id).await?;
-                }
+                driver.destroy(&stored.id).await?;
                 Ok(set(driver, &id, &record)?)
             }
             Step::Destroy(stored) => {
-                if !stored.inline {
-                    driver.destroy(&stored.id).await?;
-                }
+                driver.destroy(&stored.id).await?;
                 Ok(CookieAction::Remove)
             }
             Step::Create { replaces } => {
                 if let Some(old) = &replaces {
-                    if !old.inline {
-                        driver.destroy(&old.id).await?;
-                    }
+                    driver.destroy(&old.id).await?;
                 }
                 let mut record = Record::new(now, self.policy.expires_at(now, now));
                 apply_all(&self.log, &mut record);

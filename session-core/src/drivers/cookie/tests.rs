@@ -599,3 +599,11 @@ fn write_fuzz_seed_corpus() {
         &[0xff, 0x00, 0xfe, b'=', b';', b' ', 0xc3],
     );
 }
+
+/// The checks of the public conformance suite that apply to a driver whose
+/// cookie carries the record.
+#[cfg(feature = "conformance")]
+#[tokio::test]
+async fn cookie_driver_conforms_where_the_suite_applies() {
+    crate::driver::conformance::run_client_side(|| async { driver() }).await;
+}
