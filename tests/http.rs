@@ -32,13 +32,7 @@ struct Store {
 impl Store {
     async fn new(name: &'static str) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let table = format!(
-            "suite_{}_{}",
-            std::process::id(),
-            &session_actix::driver::SessionId::generate().as_str()[..8]
-                .to_ascii_lowercase()
-                .replace(['-', '_'], "x")
-        );
+        let table = session_test_support::sql::unique_table("suite");
         let mut cluster = None;
         let mut sql_table = None;
         let mut args: Vec<String> = vec!["--ttl".into(), "600".into()];
@@ -63,11 +57,7 @@ impl Store {
                 ]);
             }
             sql => {
-                let url = match sql {
-                    "sqlite" => format!("sqlite://{}/sessions.db", dir.path().display()),
-                    "postgres" => "postgres://postgres@127.0.0.1:5432/test".to_owned(),
-                    _ => "mysql://root@127.0.0.1:3306/test".to_owned(),
-                };
+                let url = session_test_support::sql::url(sql, dir.path());
                 sql_table = Some((url.clone(), table.clone()));
                 args.extend([
                     "--store".into(),

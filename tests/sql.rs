@@ -7,7 +7,6 @@
 //! `SESSION_TEST_MYSQL_URL` point elsewhere). A missing server fails the test
 //! with a message saying so. Each test uses a table of its own and drops it.
 
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use session_actix::driver::sql::sqlx;
@@ -15,29 +14,7 @@ use session_actix::driver::{Clock, ManualClock, SessionDriver, SystemClock};
 use session_actix::{SessionMiddleware, SqlDriver};
 use session_examples::testbed::{self, Options, COOKIE_NAME};
 use session_test_support::http::{Browser, Server};
-
-fn url(store: &str, dir: &tempfile::TempDir) -> String {
-    match store {
-        "sqlite" => format!("sqlite://{}/sessions.db", dir.path().display()),
-        "postgres" => std::env::var("SESSION_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into()),
-        _ => std::env::var("SESSION_TEST_MYSQL_URL")
-            .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into()),
-    }
-}
-
-fn unique_table() -> String {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!(
-        "http_{}_{}_{nanos}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
-}
+use session_test_support::sql::{unique_table, url};
 
 /// One database (a table in it) for a test.
 struct Db {
@@ -52,8 +29,8 @@ impl Db {
         let dir = tempfile::tempdir().unwrap();
         Self {
             store,
-            url: url(store, &dir),
-            table: unique_table(),
+            url: url(store, dir.path()),
+            table: unique_table("http"),
             _dir: dir,
         }
     }

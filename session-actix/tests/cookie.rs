@@ -11,7 +11,7 @@ use actix_web::{test, web, App, HttpResponse};
 use session_actix::driver::{ManualClock, Timestamp};
 use session_actix::{ConfigError, CookieDriver, CookieKey, Session, SessionMiddleware};
 
-const T0: u64 = 1_700_000_000;
+use session_test_support::fixtures::T0;
 
 async fn read(s: Session) -> actix_web::Result<String> {
     Ok(s.get_or::<i64>("n", 0)?.to_string())
@@ -87,12 +87,47 @@ async fn text<B: actix_web::body::MessageBody>(res: ServiceResponse<B>) -> Strin
     String::from_utf8(test::read_body(res).await.to_vec()).unwrap()
 }
 
+/// A clock for the middleware, at `T0`.
+fn clock() -> ManualClock {
+    ManualClock::new(Timestamp::from_secs(T0))
+}
+
+/// The app on the cookie driver with key 1, and the clock it runs on.
+async fn standard_app() -> (
+    ManualClock,
+    impl Service<
+        actix_http::Request,
+        Response = ServiceResponse<impl actix_web::body::MessageBody>,
+        Error = actix_web::Error,
+    >,
+) {
+    let clock = clock();
+    let app = app(CookieDriver::new("session", key(1)), &clock).await;
+    (clock, app)
+}
+
+/// Starts a session (its counter at 1) and gives its cookie.
+async fn written<S, B>(app: &S) -> String
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: actix_web::body::MessageBody,
+{
+    value(&test::call_service(app, req("POST", "/write", None)).await).unwrap()
+}
+
+/// The counter `/read` shows for the session in `cookie`.
+async fn count<S, B>(app: &S, cookie: &str) -> String
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: actix_web::body::MessageBody,
+{
+    text(test::call_service(app, req("GET", "/read", Some(cookie))).await).await
+}
+
 #[actix_web::test]
 async fn the_session_travels_sealed_in_the_cookie() {
-    let clock = ManualClock::new(Timestamp::from_secs(T0));
-    let app = app(CookieDriver::new("session", key(1)), &clock).await;
-    let res = test::call_service(&app, req("POST", "/write", None)).await;
-    let c1 = value(&res).unwrap();
+    let (clock, app) = standard_app().await;
+    let c1 = written(&app).await;
     assert!(
         c1.len() > 43,
         "the cookie carries the sealed record, not an id"
@@ -100,16 +135,10 @@ async fn the_session_travels_sealed_in_the_cookie() {
     let res = test::call_service(&app, req("POST", "/write", Some(&c1))).await;
     let c2 = value(&res).unwrap();
     assert_ne!(c1, c2, "a fresh nonce on every seal");
-    assert_eq!(
-        text(test::call_service(&app, req("GET", "/read", Some(&c2))).await).await,
-        "2"
-    );
+    assert_eq!(count(&app, &c2).await, "2");
     // A server with the same key reads it: no server-side state.
     let other = app_same_key(&clock).await;
-    assert_eq!(
-        text(test::call_service(&other, req("GET", "/read", Some(&c2))).await).await,
-        "2"
-    );
+    assert_eq!(count(&other, &c2).await, "2");
 }
 
 async fn app_same_key(
@@ -124,10 +153,8 @@ async fn app_same_key(
 
 #[actix_web::test]
 async fn every_bad_value_gives_a_fresh_session_and_a_200() {
-    let clock = ManualClock::new(Timestamp::from_secs(T0));
-    let app = app(CookieDriver::new("session", key(1)), &clock).await;
-    let res = test::call_service(&app, req("POST", "/write", None)).await;
-    let good = value(&res).unwrap();
+    let (_clock, app) = standard_app().await;
+    let good = written(&app).await;
 
     let mut bad: Vec<String> = vec![
         String::new(),
@@ -154,7 +181,7 @@ async fn every_bad_value_gives_a_fresh_session_and_a_200() {
 
 #[actix_web::test]
 async fn a_value_sealed_for_another_cookie_name_is_refused() {
-    let clock = ManualClock::new(Timestamp::from_secs(T0));
+    let clock = clock();
     let mw = SessionMiddleware::builder(CookieDriver::new("other", key(1)))
         .cookie_name("other")
         .clock(clock.clone())
@@ -173,18 +200,14 @@ async fn a_value_sealed_for_another_cookie_name_is_refused() {
         .unwrap()
         .to_owned();
     let ours = app(CookieDriver::new("session", key(1)), &clock).await;
-    assert_eq!(
-        text(test::call_service(&ours, req("GET", "/read", Some(&sealed))).await).await,
-        "0"
-    );
+    assert_eq!(count(&ours, &sealed).await, "0");
 }
 
 #[actix_web::test]
 async fn rotation_reseals_with_the_current_key_and_retired_keys_are_refused() {
-    let clock = ManualClock::new(Timestamp::from_secs(T0));
+    let clock = clock();
     let old_app = app(CookieDriver::new("session", key(1)), &clock).await;
-    let res = test::call_service(&old_app, req("POST", "/write", None)).await;
-    let sealed_old = value(&res).unwrap();
+    let sealed_old = written(&old_app).await;
 
     let rotated = app(
         CookieDriver::new("session", key(2)).with_old_key(key(1)),
@@ -212,22 +235,18 @@ async fn rotation_reseals_with_the_current_key_and_retired_keys_are_refused() {
 
 #[actix_web::test]
 async fn an_oversized_session_is_a_500_and_the_client_keeps_its_cookie() {
-    let clock = ManualClock::new(Timestamp::from_secs(T0));
+    let clock = clock();
     let driver = CookieDriver::new("session", key(1));
     let max = driver.max_record_len();
     let app = app(driver, &clock).await;
-    let res = test::call_service(&app, req("POST", "/write", None)).await;
-    let good = value(&res).unwrap();
+    let good = written(&app).await;
     let res = test::call_service(&app, req("POST", "/big/5000", Some(&good))).await;
     assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
     assert!(
         set_cookie(&res).is_none(),
         "nothing is sent; the browser keeps the previous cookie"
     );
-    assert_eq!(
-        text(test::call_service(&app, req("GET", "/read", Some(&good))).await).await,
-        "1"
-    );
+    assert_eq!(count(&app, &good).await, "1");
     // A session just under the limit is fine.
     let res =
         test::call_service(&app, req("POST", &format!("/big/{}", max / 2), Some(&good))).await;
@@ -238,28 +257,18 @@ async fn an_oversized_session_is_a_500_and_the_client_keeps_its_cookie() {
 
 #[actix_web::test]
 async fn expiry_inside_the_payload_is_enforced_whatever_the_browser_keeps() {
-    let clock = ManualClock::new(Timestamp::from_secs(T0));
-    let app = app(CookieDriver::new("session", key(1)), &clock).await;
-    let res = test::call_service(&app, req("POST", "/write", None)).await;
-    let c = value(&res).unwrap();
+    let (clock, app) = standard_app().await;
+    let c = written(&app).await;
     clock.advance(Duration::from_secs(599));
-    assert_eq!(
-        text(test::call_service(&app, req("GET", "/read", Some(&c))).await).await,
-        "1"
-    );
+    assert_eq!(count(&app, &c).await, "1");
     clock.set(Timestamp::from_secs(T0 + 600));
-    assert_eq!(
-        text(test::call_service(&app, req("GET", "/read", Some(&c))).await).await,
-        "0"
-    );
+    assert_eq!(count(&app, &c).await, "0");
 }
 
 #[actix_web::test]
 async fn destroy_sends_a_removal_cookie() {
-    let clock = ManualClock::new(Timestamp::from_secs(T0));
-    let app = app(CookieDriver::new("session", key(1)), &clock).await;
-    let res = test::call_service(&app, req("POST", "/write", None)).await;
-    let c = value(&res).unwrap();
+    let (_clock, app) = standard_app().await;
+    let c = written(&app).await;
     let res = test::call_service(&app, req("POST", "/logout", Some(&c))).await;
     let header = set_cookie(&res).unwrap();
     assert!(

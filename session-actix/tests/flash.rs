@@ -1,16 +1,14 @@
 //! Flash messages at the HTTP level: every lifetime rule as a request
 //! sequence, and a property test against a small model of the rules.
 
-mod common;
-
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::header::{COOKIE, SET_COOKIE};
 use actix_web::http::StatusCode;
 use actix_web::{test, web, App, HttpResponse};
-use common::TestDriver;
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 use session_actix::{Level, ReadonlySession, Session, SessionMiddleware};
+use session_test_support::driver::Forward;
 
 type Res = actix_web::Result<HttpResponse>;
 type Response = ServiceResponse<actix_web::body::EitherBody<actix_web::body::BoxBody>>;
@@ -151,7 +149,7 @@ where
 }
 
 async fn client(
-    driver: TestDriver,
+    driver: Forward,
 ) -> Client<impl Service<actix_http::Request, Response = Response, Error = actix_web::Error>> {
     let mw = SessionMiddleware::builder(driver).build().unwrap();
     let app = test::init_service(App::new().wrap(mw).configure(routes)).await;
@@ -160,7 +158,7 @@ async fn client(
 
 #[actix_web::test]
 async fn flash_is_visible_in_the_next_request_only() {
-    let mut c = client(TestDriver::default()).await;
+    let mut c = client(Forward::memory()).await;
     assert_eq!(
         c.seen("POST", "/flash/notice/1").await,
         json!({}),
@@ -172,7 +170,7 @@ async fn flash_is_visible_in_the_next_request_only() {
 
 #[actix_web::test]
 async fn untouched_failed_and_readonly_requests_do_not_consume() {
-    let mut c = client(TestDriver::default()).await;
+    let mut c = client(Forward::memory()).await;
     c.send("POST", "/flash/notice/1", None).await;
     c.send("GET", "/untouched", None).await;
     let (status, seen) = c.send("POST", "/fail/extra/2", None).await;
@@ -189,7 +187,7 @@ async fn untouched_failed_and_readonly_requests_do_not_consume() {
 
 #[actix_web::test]
 async fn now_keep_reflash_and_clear() {
-    let mut c = client(TestDriver::default()).await;
+    let mut c = client(Forward::memory()).await;
     assert_eq!(c.seen("POST", "/now/tip/5").await, json!({"tip": 5}));
     assert_eq!(
         c.seen("GET", "/plain").await,
@@ -223,7 +221,7 @@ async fn now_keep_reflash_and_clear() {
 
 #[actix_web::test]
 async fn flash_survives_regenerate_and_destroy_drops_it() {
-    let mut c = client(TestDriver::default()).await;
+    let mut c = client(Forward::memory()).await;
     c.send("POST", "/flash/old/1", None).await;
     let before = c.cookie.clone();
     c.send("POST", "/login", None).await;
@@ -238,7 +236,7 @@ async fn flash_survives_regenerate_and_destroy_drops_it() {
 
 #[actix_web::test]
 async fn levels_and_old_input_round_trip() {
-    let mut c = client(TestDriver::default()).await;
+    let mut c = client(Forward::memory()).await;
     c.send("POST", "/levels", None).await;
     let (_, seen) = c.send("GET", "/plain", None).await;
     let messages: Vec<session_actix::FlashMessage> =
@@ -349,7 +347,7 @@ proptest! {
     #[::core::prelude::v1::test]
     fn flash_follows_the_reference_model(ops in prop::collection::vec(op(), 1..25)) {
         actix_rt::System::new().block_on(async {
-            let mut c = client(TestDriver::default()).await;
+            let mut c = client(Forward::memory()).await;
             let mut stored = Map::new();
             for (i, op) in ops.iter().enumerate() {
                 let expected = model(&mut stored, op);

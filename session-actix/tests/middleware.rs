@@ -1,8 +1,6 @@
 //! HTTP-level behaviour of the middleware, driven through actix-web's test
 //! utilities.
 
-mod common;
-
 use std::time::Duration;
 
 use actix_web::body::MessageBody;
@@ -11,15 +9,15 @@ use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::header::{COOKIE, SET_COOKIE};
 use actix_web::http::StatusCode;
 use actix_web::{test, web, App, HttpRequest, HttpResponse};
-use common::{Calls, TestDriver};
 use session_actix::driver::{ManualClock, Timestamp};
 use session_actix::{
     ReadonlySession, Session, SessionExt, SessionMiddleware, SessionMiddlewareBuilder,
 };
+use session_test_support::driver::{Forward, Op};
 
-const T0: u64 = 1_700_000_000;
+use session_test_support::fixtures::T0;
 
-fn builder(driver: &TestDriver) -> SessionMiddlewareBuilder {
+fn builder(driver: &Forward) -> SessionMiddlewareBuilder {
     SessionMiddleware::builder(driver.clone())
 }
 
@@ -121,7 +119,7 @@ fn req(method: &str, path: &str, cookie: Option<&str>) -> test::TestRequest {
 
 #[actix_web::test]
 async fn counter_round_trip_sets_secure_defaults() {
-    let d = TestDriver::default();
+    let d = Forward::memory();
     let app = app!(builder(&d).build().unwrap());
     let res = test::call_service(&app, req("POST", "/write", None).to_request()).await;
     let header = set_cookies(&res).pop().expect("a cookie on first write");
@@ -146,7 +144,7 @@ async fn counter_round_trip_sets_secure_defaults() {
 
 #[actix_web::test]
 async fn configured_cookie_attributes_and_hook_are_sent() {
-    let d = TestDriver::default();
+    let d = Forward::memory();
     let mw = builder(&d)
         .cookie_name("app")
         .domain("example.test")
@@ -173,16 +171,16 @@ async fn configured_cookie_attributes_and_hook_are_sent() {
 
 #[actix_web::test]
 async fn untouched_request_costs_no_store_call_and_no_cookie() {
-    let d = TestDriver::default();
+    let d = Forward::memory();
     let app = app!(builder(&d).build().unwrap());
     let res = test::call_service(&app, req("POST", "/write", None).to_request()).await;
     let id = cookie_value(&res).unwrap();
-    let before = d.calls.total();
+    let before = d.total_calls();
     let res = test::call_service(&app, req("GET", "/untouched", Some(&id)).to_request()).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert!(set_cookies(&res).is_empty());
     assert_eq!(
-        d.calls.total(),
+        d.total_calls(),
         before,
         "no store call for an untouched request"
     );
@@ -190,22 +188,22 @@ async fn untouched_request_costs_no_store_call_and_no_cookie() {
 
 #[actix_web::test]
 async fn reads_cost_one_load_and_write_nothing() {
-    let d = TestDriver::default();
+    let d = Forward::memory();
     let app = app!(builder(&d).build().unwrap());
     // A new client that only reads gets no cookie and nothing is stored.
     let res = test::call_service(&app, req("GET", "/read", None).to_request()).await;
     assert!(set_cookies(&res).is_empty());
-    assert_eq!(d.calls.total(), 0, "no cookie: nothing to load");
-    assert!(d.inner.is_empty());
+    assert_eq!(d.total_calls(), 0, "no cookie: nothing to load");
+    assert!(d.inner().is_empty());
 
     let res = test::call_service(&app, req("POST", "/write", None).to_request()).await;
     let id = cookie_value(&res).unwrap();
-    let before = d.calls.total();
+    let before = d.total_calls();
     let res = test::call_service(&app, req("GET", "/read", Some(&id)).to_request()).await;
     assert_eq!(body(res).await, "1");
-    assert_eq!(Calls::get(&d.calls.load), 1);
+    assert_eq!(d.calls(Op::Load), 1);
     assert_eq!(
-        d.calls.total(),
+        d.total_calls(),
         before + 1,
         "exactly one store call: the load"
     );
@@ -213,7 +211,7 @@ async fn reads_cost_one_load_and_write_nothing() {
 
 #[actix_web::test]
 async fn unknown_ids_are_never_adopted() {
-    let d = TestDriver::default();
+    let d = Forward::memory();
     let app = app!(builder(&d).build().unwrap());
     let planted = session_actix::driver::SessionId::generate().to_string();
     let res = test::call_service(&app, req("POST", "/write", Some(&planted)).to_request()).await;
@@ -228,7 +226,7 @@ async fn unknown_ids_are_never_adopted() {
 
 #[actix_web::test]
 async fn bad_cookies_give_a_fresh_session_never_an_error() {
-    let d = TestDriver::default();
+    let d = Forward::memory();
     let app = app!(builder(&d).build().unwrap());
     let res = test::call_service(&app, req("POST", "/write", None).to_request()).await;
     let good = cookie_value(&res).unwrap();
@@ -249,7 +247,7 @@ async fn bad_cookies_give_a_fresh_session_never_an_error() {
         "ü",
     ];
     for value in bad {
-        let loads = Calls::get(&d.calls.load);
+        let loads = d.calls(Op::Load);
         let res = test::call_service(&app, req("GET", "/read", Some(value)).to_request()).await;
         assert_eq!(res.status(), StatusCode::OK, "cookie {value:?}");
         assert_eq!(
@@ -259,7 +257,7 @@ async fn bad_cookies_give_a_fresh_session_never_an_error() {
         );
         if value != flipped {
             assert_eq!(
-                Calls::get(&d.calls.load),
+                d.calls(Op::Load),
                 loads,
                 "malformed {value:?} reached the store"
             );
@@ -269,7 +267,7 @@ async fn bad_cookies_give_a_fresh_session_never_an_error() {
 
 #[actix_web::test]
 async fn malformed_neighbours_and_duplicates_do_not_hide_our_cookie() {
-    let d = TestDriver::default();
+    let d = Forward::memory();
     let app = app!(builder(&d).build().unwrap());
     let res = test::call_service(&app, req("POST", "/write", None).to_request()).await;
     let id = cookie_value(&res).unwrap();
@@ -290,7 +288,7 @@ async fn malformed_neighbours_and_duplicates_do_not_hide_our_cookie() {
 
 #[actix_web::test]
 async fn regenerate_moves_data_to_a_new_id_and_kills_the_old() {
-    let d = TestDriver::default();
+    let d = Forward::memory();
     let app = app!(builder(&d).build().unwrap());
     let res = test::call_service(&app, req("POST", "/write", None).to_request()).await;
     let old = cookie_value(&res).unwrap();
@@ -305,7 +303,7 @@ async fn regenerate_moves_data_to_a_new_id_and_kills_the_old() {
 
 #[actix_web::test]
 async fn destroy_deletes_the_record_and_sends_a_matching_removal_cookie() {
-    let d = TestDriver::default();
+    let d = Forward::memory();
     let app = app!(builder(&d).domain("example.test").build().unwrap());
     let res = test::call_service(&app, req("POST", "/write", None).to_request()).await;
     let id = cookie_value(&res).unwrap();
@@ -317,32 +315,32 @@ async fn destroy_deletes_the_record_and_sends_a_matching_removal_cookie() {
         removal.contains("Path=/") && removal.contains("Domain=example.test"),
         "{removal}"
     );
-    assert!(d.inner.is_empty());
+    assert!(d.inner().is_empty());
     let res = test::call_service(&app, req("GET", "/read", Some(&id)).to_request()).await;
     assert_eq!(body(res).await, "0");
 }
 
 #[actix_web::test]
 async fn a_5xx_answer_commits_nothing() {
-    let d = TestDriver::default();
+    let d = Forward::memory();
     let app = app!(builder(&d).build().unwrap());
     let res = test::call_service(&app, req("GET", "/fail", None).to_request()).await;
     assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
     assert!(set_cookies(&res).is_empty());
-    assert!(d.inner.is_empty());
+    assert!(d.inner().is_empty());
     let res = test::call_service(&app, req("POST", "/write", None).to_request()).await;
     let id = cookie_value(&res).unwrap();
-    let updates = Calls::get(&d.calls.update);
+    let updates = d.calls(Op::Update);
     let res = test::call_service(&app, req("GET", "/fail", Some(&id)).to_request()).await;
     assert!(set_cookies(&res).is_empty());
-    assert_eq!(Calls::get(&d.calls.update), updates);
+    assert_eq!(d.calls(Op::Update), updates);
     let res = test::call_service(&app, req("GET", "/get/failed", Some(&id)).to_request()).await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
 }
 
 #[actix_web::test]
 async fn store_failures_answer_an_opaque_500_and_keep_the_clients_cookie() {
-    let d = TestDriver::default();
+    let d = Forward::memory();
     let app = app!(builder(&d).build().unwrap());
     let res = test::call_service(&app, req("POST", "/write", None).to_request()).await;
     let id = cookie_value(&res).unwrap();
@@ -375,22 +373,22 @@ async fn store_failures_answer_an_opaque_500_and_keep_the_clients_cookie() {
 
 #[actix_web::test]
 async fn readonly_session_reads_and_never_commits() {
-    let d = TestDriver::default();
+    let d = Forward::memory();
     let clock = ManualClock::new(Timestamp::from_secs(T0));
     let app = app!(builder(&d).clock(clock.clone()).build().unwrap());
     let res = test::call_service(&app, req("POST", "/write", None).to_request()).await;
     let id = cookie_value(&res).unwrap();
     clock.advance(Duration::from_secs(3600)); // a touch would be due
-    let before = d.calls.total();
+    let before = d.total_calls();
     let res = test::call_service(&app, req("GET", "/readonly", Some(&id)).to_request()).await;
     assert!(set_cookies(&res).is_empty());
     assert_eq!(body(res).await, "1 true");
-    assert_eq!(d.calls.total(), before + 1, "only the load");
+    assert_eq!(d.total_calls(), before + 1, "only the load");
 }
 
 #[actix_web::test]
 async fn session_ext_reaches_the_session_from_http_request() {
-    let d = TestDriver::default();
+    let d = Forward::memory();
     let app = app!(builder(&d).build().unwrap());
     let res = test::call_service(&app, req("POST", "/ext", None).to_request()).await;
     let id = cookie_value(&res).unwrap();
@@ -405,7 +403,7 @@ async fn missing_middleware_is_a_500_not_a_silent_session() {
             .service(
                 web::scope("/with")
                     .wrap(
-                        SessionMiddleware::builder(TestDriver::default())
+                        SessionMiddleware::builder(Forward::memory())
                             .build()
                             .unwrap(),
                     )
@@ -431,7 +429,7 @@ async fn missing_middleware_is_a_500_not_a_silent_session() {
 
 #[actix_web::test]
 async fn middleware_on_a_single_resource() {
-    let d = TestDriver::default();
+    let d = Forward::memory();
     let app = test::init_service(
         App::new().service(
             web::resource("/write")
@@ -446,7 +444,7 @@ async fn middleware_on_a_single_resource() {
 
 #[actix_web::test]
 async fn idle_expiry_is_enforced_on_the_server_and_refresh_is_throttled() {
-    let d = TestDriver::default();
+    let d = Forward::memory();
     let clock = ManualClock::new(Timestamp::from_secs(T0));
     let mw = builder(&d)
         .clock(clock.clone())
@@ -460,12 +458,12 @@ async fn idle_expiry_is_enforced_on_the_server_and_refresh_is_throttled() {
     clock.advance(Duration::from_secs(30));
     let res = test::call_service(&app, req("GET", "/read", Some(&id)).to_request()).await;
     assert!(set_cookies(&res).is_empty(), "refresh not due yet");
-    assert_eq!(Calls::get(&d.calls.touch), 0);
+    assert_eq!(d.calls(Op::Touch), 0);
     clock.advance(Duration::from_secs(40));
     let res = test::call_service(&app, req("GET", "/read", Some(&id)).to_request()).await;
     let header = set_cookies(&res).pop().expect("refreshed cookie");
     assert!(header.contains("Max-Age=600"), "{header}");
-    assert_eq!(Calls::get(&d.calls.touch), 1);
+    assert_eq!(d.calls(Op::Touch), 1);
     // Touched at T0+70: alive until T0+670.
     clock.set(Timestamp::from_secs(T0 + 669));
     let res = test::call_service(&app, req("GET", "/read", Some(&id)).to_request()).await;
@@ -482,7 +480,7 @@ async fn idle_expiry_is_enforced_on_the_server_and_refresh_is_throttled() {
 
 #[actix_web::test]
 async fn absolute_timeout_ends_even_an_active_session() {
-    let d = TestDriver::default();
+    let d = Forward::memory();
     let clock = ManualClock::new(Timestamp::from_secs(T0));
     let mw = builder(&d)
         .clock(clock.clone())
@@ -508,7 +506,7 @@ async fn absolute_timeout_ends_even_an_active_session() {
 
 #[actix_web::test]
 async fn parallel_increments_of_two_keys_all_land() {
-    let d = TestDriver::slow();
+    let d = Forward::memory().with_latency(Duration::from_millis(2));
     let app = app!(builder(&d).build().unwrap());
     let res = test::call_service(&app, req("POST", "/put/seed/1", None).to_request()).await;
     let id = cookie_value(&res).unwrap();
@@ -531,7 +529,7 @@ async fn parallel_increments_of_two_keys_all_land() {
         "{statuses:?}"
     );
     assert!(
-        Calls::get(&d.calls.update) > 80,
+        d.calls(Op::Update) > 80,
         "the test must actually create conflicts"
     );
     for key in ["a", "b"] {
@@ -582,8 +580,8 @@ use session_actix::SessionName as _;
 
 #[actix_web::test]
 async fn two_middlewares_on_one_route_keep_two_sessions() {
-    let main = TestDriver::default();
-    let prefs = TestDriver::default();
+    let main = Forward::memory();
+    let prefs = Forward::memory();
     let app = test::init_service(
         App::new()
             .wrap(builder(&main).build().unwrap())
@@ -607,8 +605,8 @@ async fn two_middlewares_on_one_route_keep_two_sessions() {
     let theme = named_cookie(&res, "prefs").expect("the named session's cookie");
     assert_ne!(session, theme, "two sessions, two ids");
     assert_eq!(body(res).await, "1 light");
-    assert_eq!(Calls::get(&main.calls.create), 1);
-    assert_eq!(Calls::get(&prefs.calls.create), 1);
+    assert_eq!(main.calls(Op::Create), 1);
+    assert_eq!(prefs.calls(Op::Create), 1);
 
     let cookies = format!("session={session}; prefs={theme}");
     let both_again = test::TestRequest::post()
@@ -621,7 +619,7 @@ async fn two_middlewares_on_one_route_keep_two_sessions() {
     );
 
     // A handler that takes one session loads only that one.
-    let (main_loads, prefs_loads) = (Calls::get(&main.calls.load), Calls::get(&prefs.calls.load));
+    let (main_loads, prefs_loads) = (main.calls(Op::Load), prefs.calls(Op::Load));
     let read_prefs = test::TestRequest::get()
         .uri("/prefs")
         .insert_header((COOKIE, cookies.clone()))
@@ -632,8 +630,8 @@ async fn two_middlewares_on_one_route_keep_two_sessions() {
         "a read-only named session never commits"
     );
     assert_eq!(body(res).await, "dark");
-    assert_eq!(Calls::get(&main.calls.load), main_loads);
-    assert_eq!(Calls::get(&prefs.calls.load), prefs_loads + 1);
+    assert_eq!(main.calls(Op::Load), main_loads);
+    assert_eq!(prefs.calls(Op::Load), prefs_loads + 1);
     let via_ext = test::TestRequest::get()
         .uri("/prefs-ext")
         .insert_header((COOKIE, cookies.clone()))
@@ -644,7 +642,7 @@ async fn two_middlewares_on_one_route_keep_two_sessions() {
         .insert_header((COOKIE, cookies.clone()))
         .to_request();
     assert_eq!(body(test::call_service(&app, read_main).await).await, "2");
-    assert_eq!(Calls::get(&prefs.calls.load), prefs_loads + 2);
+    assert_eq!(prefs.calls(Op::Load), prefs_loads + 2);
 
     // A name no middleware on the route has: the loud missing-middleware 500.
     let res = test::call_service(&app, req("GET", "/missing", None).to_request()).await;
@@ -654,8 +652,8 @@ async fn two_middlewares_on_one_route_keep_two_sessions() {
 
 #[actix_web::test]
 async fn the_inner_of_two_same_name_middlewares_serves_the_route() {
-    let outer = TestDriver::default();
-    let inner = TestDriver::default();
+    let outer = Forward::memory();
+    let inner = Forward::memory();
     let app = test::init_service(
         App::new().wrap(builder(&outer).build().unwrap()).service(
             web::scope("/inner")
@@ -670,9 +668,9 @@ async fn the_inner_of_two_same_name_middlewares_serves_the_route() {
         1,
         "one cookie: the inner session's"
     );
-    assert_eq!(Calls::get(&inner.calls.create), 1);
+    assert_eq!(inner.calls(Op::Create), 1);
     assert_eq!(
-        outer.calls.total(),
+        outer.total_calls(),
         0,
         "the outer middleware was never used"
     );
@@ -680,7 +678,7 @@ async fn the_inner_of_two_same_name_middlewares_serves_the_route() {
 
 #[actix_web::test]
 async fn a_plain_session_needs_the_unnamed_middleware() {
-    let d = TestDriver::default();
+    let d = Forward::memory();
     let app = test::init_service(
         App::new()
             .wrap(builder(&d).name("prefs").build().unwrap())
@@ -690,5 +688,5 @@ async fn a_plain_session_needs_the_unnamed_middleware() {
     let res = test::call_service(&app, req("POST", "/write", None).to_request()).await;
     assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
     assert!(set_cookies(&res).is_empty());
-    assert_eq!(d.calls.total(), 0);
+    assert_eq!(d.total_calls(), 0);
 }

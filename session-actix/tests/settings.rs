@@ -1,13 +1,12 @@
 //! Choosing and configuring the driver from settings or the environment.
 
-mod common;
-
 use std::sync::Arc;
 
 use actix_web::http::header::SET_COOKIE;
 use actix_web::{test, web, App};
 use session_actix::driver::{DriverRegistry, DriverSettings, SessionDriver, SettingsError};
 use session_actix::{SameSite, Session, SessionSettings, StartupError};
+use session_test_support::driver::{Forward, Op};
 
 fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs
@@ -104,7 +103,7 @@ async fn startup_errors_name_what_is_wrong() {
 
 #[actix_web::test]
 async fn a_custom_driver_is_chosen_by_name() {
-    let driver = common::TestDriver::default();
+    let driver = Forward::memory();
     let mut reg = DriverRegistry::with_builtins();
     let shared = driver.clone();
     reg.register("counting", move |s: DriverSettings| {
@@ -122,13 +121,7 @@ async fn a_custom_driver_is_chosen_by_name() {
     let mw = s.build_with(&reg).await.unwrap();
     let app = test::init_service(App::new().wrap(mw).route("/", web::post().to(write))).await;
     test::call_service(&app, test::TestRequest::post().uri("/").to_request()).await;
-    assert_eq!(
-        driver
-            .calls
-            .create
-            .load(std::sync::atomic::Ordering::SeqCst),
-        1
-    );
+    assert_eq!(driver.calls(Op::Create), 1);
 }
 
 /// With no `SESSION_*` variable at all, the settings build the memory driver

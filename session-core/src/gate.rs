@@ -216,74 +216,43 @@ impl Drop for Lead {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Duration;
 
-    use async_trait::async_trait;
     use futures_util::future::join_all;
     use futures_util::FutureExt as _;
     use serde_json::json;
 
     use super::*;
-    use crate::driver::{SessionDriver, Update};
-    use crate::drivers::memory::MemoryDriver;
+    use crate::driver::SessionDriver as _;
     use crate::lifecycle;
     use crate::policy::ExpiryPolicy;
     use crate::session::ReadonlySession;
+    use crate::test_driver::{Forward, Op};
     use crate::time::Timestamp;
 
     /// The memory driver behind a gate, with `update` slowed down like a
     /// network round trip, counting what the store sees.
-    #[derive(Debug, Default)]
+    #[derive(Debug)]
     struct Remote {
-        store: MemoryDriver,
+        store: Forward,
         gate: CommitGate,
-        updates: AtomicUsize,
-        conflicts: AtomicUsize,
     }
 
-    #[async_trait]
-    impl SessionDriver for Remote {
-        fn name(&self) -> &'static str {
-            "remote"
-        }
-        fn remote(&self) -> bool {
-            true
-        }
-        async fn load(
-            &self,
-            id: &SessionId,
-            now: Timestamp,
-        ) -> Result<Option<Record>, DriverError> {
-            self.store.load(id, now).await
-        }
-        async fn create(&self, id: &SessionId, record: &Record) -> Result<(), DriverError> {
-            self.store.create(id, record).await
-        }
-        async fn update(
-            &self,
-            id: &SessionId,
-            record: &Record,
-            expected: u64,
-        ) -> Result<Update, DriverError> {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            self.updates.fetch_add(1, Ordering::SeqCst);
-            let update = self.store.update(id, record, expected).await?;
-            if matches!(update, Update::Conflict(_)) {
-                self.conflicts.fetch_add(1, Ordering::SeqCst);
+    impl Default for Remote {
+        fn default() -> Self {
+            let store = Forward::memory().remote(true);
+            store.delay(&[Op::Update], Duration::from_millis(20));
+            Self {
+                store,
+                gate: CommitGate::new(),
             }
-            Ok(update)
         }
-        async fn touch(
-            &self,
-            id: &SessionId,
-            last_active: Timestamp,
-            expires_at: Timestamp,
-        ) -> Result<bool, DriverError> {
-            self.store.touch(id, last_active, expires_at).await
-        }
-        async fn destroy(&self, id: &SessionId) -> Result<(), DriverError> {
-            self.store.destroy(id).await
+    }
+
+    impl std::ops::Deref for Remote {
+        type Target = Forward;
+        fn deref(&self) -> &Forward {
+            &self.store
         }
     }
 
@@ -291,11 +260,11 @@ mod tests {
 
     /// A stored session holding `count: 0`; gives its cookie.
     async fn stored(driver: &Remote) -> String {
-        let (session, _) = lifecycle::load(driver, None, ExpiryPolicy::default(), NOW)
+        let (session, _) = lifecycle::load(&driver.store, None, ExpiryPolicy::default(), NOW)
             .await
             .unwrap();
         session.writable().put("count", 0).unwrap();
-        match lifecycle::commit(&session, driver, Some(&driver.gate), NOW)
+        match lifecycle::commit(&session, &driver.store, Some(&driver.gate), NOW)
             .await
             .unwrap()
         {
@@ -307,7 +276,7 @@ mod tests {
     /// A request that adds one to the counter and puts `key_{i}`.
     async fn request(driver: &Remote, cookie: &str, i: usize) -> ReadonlySession {
         let (session, rejected) =
-            lifecycle::load(driver, Some(cookie), ExpiryPolicy::default(), NOW)
+            lifecycle::load(&driver.store, Some(cookie), ExpiryPolicy::default(), NOW)
                 .await
                 .unwrap();
         assert_eq!(rejected, None);
@@ -319,7 +288,7 @@ mod tests {
 
     async fn count(driver: &Remote, cookie: &str) -> serde_json::Value {
         let id = SessionId::parse(cookie).unwrap();
-        let record = driver.store.load(&id, NOW).await.unwrap().unwrap();
+        let record = driver.inner().load(&id, NOW).await.unwrap().unwrap();
         record.data.get("count").cloned().unwrap_or_default()
     }
 
@@ -338,7 +307,7 @@ mod tests {
         let results = join_all(
             sessions
                 .iter()
-                .map(|s| lifecycle::commit(s, &driver, Some(&driver.gate), NOW)),
+                .map(|s| lifecycle::commit(s, &driver.store, Some(&driver.gate), NOW)),
         )
         .await;
         for result in results {
@@ -349,14 +318,14 @@ mod tests {
         }
         assert_eq!(count(&driver, &cookie).await, json!(16));
         let id = SessionId::parse(&cookie).unwrap();
-        let record = driver.store.load(&id, NOW).await.unwrap().unwrap();
+        let record = driver.inner().load(&id, NOW).await.unwrap().unwrap();
         for i in 0..16 {
             assert_eq!(record.data.get(&format!("key_{i}")), Some(&json!(i)));
         }
         // The first request commits alone; the fifteen that queued meanwhile
         // go in one batch, from the record the first stored.
-        assert_eq!(driver.updates.load(Ordering::SeqCst), 2);
-        assert_eq!(driver.conflicts.load(Ordering::SeqCst), 0);
+        assert_eq!(driver.calls(Op::Update), 2);
+        assert_eq!(driver.conflicts(), 0);
         assert_eq!(busy(&driver), 0, "the gate keeps nothing once idle");
     }
 
@@ -369,9 +338,24 @@ mod tests {
             request(&driver, &cookie, 1).await,
             request(&driver, &cookie, 2).await,
         );
-        let mut first = Box::pin(lifecycle::commit(&a, &driver, Some(&driver.gate), NOW));
-        let mut second = Box::pin(lifecycle::commit(&b, &driver, Some(&driver.gate), NOW));
-        let mut third = Box::pin(lifecycle::commit(&c, &driver, Some(&driver.gate), NOW));
+        let mut first = Box::pin(lifecycle::commit(
+            &a,
+            &driver.store,
+            Some(&driver.gate),
+            NOW,
+        ));
+        let mut second = Box::pin(lifecycle::commit(
+            &b,
+            &driver.store,
+            Some(&driver.gate),
+            NOW,
+        ));
+        let mut third = Box::pin(lifecycle::commit(
+            &c,
+            &driver.store,
+            Some(&driver.gate),
+            NOW,
+        ));
         assert!(
             first.as_mut().now_or_never().is_none(),
             "the first leads, in update"
@@ -396,7 +380,7 @@ mod tests {
             .map(|s| {
                 Some(Box::pin(lifecycle::commit(
                     s,
-                    &driver,
+                    &driver.store,
                     Some(&driver.gate),
                     NOW,
                 )))
@@ -427,9 +411,11 @@ mod tests {
         assert_eq!(busy(&driver), 0);
         // The gate is free again: the next save commits.
         let next = request(&driver, &cookie, 9).await;
-        assert!(lifecycle::commit(&next, &driver, Some(&driver.gate), NOW)
-            .await
-            .is_ok());
+        assert!(
+            lifecycle::commit(&next, &driver.store, Some(&driver.gate), NOW)
+                .await
+                .is_ok()
+        );
         assert_eq!(count(&driver, &cookie).await, json!(1));
     }
 

@@ -65,6 +65,20 @@ pub use drivers::redis::RedisDriver;
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 pub use drivers::sql::SqlDriver;
 
+// The forwarding driver and fixtures of the test-support crate, compiled
+// against this crate's own types for its unit tests (the files name
+// `session_core::`).
+#[cfg(test)]
+extern crate self as session_core;
+#[cfg(test)]
+#[path = "../../test-support/src/driver.rs"]
+#[allow(dead_code, unreachable_pub)]
+mod test_driver;
+#[cfg(test)]
+#[path = "../../test-support/src/fixtures.rs"]
+#[allow(dead_code, unreachable_pub)]
+mod test_fixtures;
+
 /// What session-actix's middleware and derive need from the engine. Not
 /// public API: it may change in any release (the crates pin each other
 /// exactly, so they always agree).

@@ -7,41 +7,23 @@
 //! `SESSION_TEST_POSTGRES_URL` / `SESSION_TEST_MYSQL_URL` to use other
 //! servers. Every test works in a table of its own and drops it at the end.
 
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 use session_core::driver::sql::sqlx::{self, MySqlPool, PgPool, SqlitePool};
 use session_core::driver::sql::{SqlDriver, DEFAULT_TIMEOUT};
 use session_core::driver::{
-    conformance, Clock, DriverError, Record, SessionDriver, SessionId, SettingsError, SystemClock,
+    conformance, Clock, DriverError, SessionDriver, SessionId, SettingsError, SystemClock,
     Timestamp, Update,
 };
 use session_core::driver::{DriverRegistry, DriverSettings};
 use sha2::{Digest, Sha256};
 
-fn postgres_url() -> String {
-    std::env::var("SESSION_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
+use session_test_support::fixtures::{at, record};
+use session_test_support::sql::{mysql_url, postgres_url};
 
-fn mysql_url() -> String {
-    std::env::var("SESSION_TEST_MYSQL_URL")
-        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into())
-}
-
-/// A table name no other test (or earlier run) uses.
 fn unique_table() -> String {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!(
-        "t_{}_{}_{nanos}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
+    session_test_support::sql::unique_table("t")
 }
 
 /// The pool under a driver, for checks the driver's API does not offer.
@@ -159,16 +141,6 @@ impl Db {
 
 fn now() -> Timestamp {
     SystemClock.now()
-}
-
-fn at(secs: u64) -> Timestamp {
-    Timestamp::from_secs(secs)
-}
-
-fn record(active: u64, expires: u64) -> Record {
-    let mut r = Record::new(at(active), at(expires));
-    r.version = 1;
-    r
 }
 
 // ---------------------------------------------------------------------------

@@ -3,8 +3,16 @@
 //! - [`redis`]: private `redis-server`s on free loopback ports (stopped,
 //!   restarted and watched with `MONITOR` by the tests that need it) and a
 //!   three-node Redis Cluster.
+//! - [`driver`]: a forwarding driver that counts store calls and injects
+//!   latency and failures.
+//! - [`fixtures`]: fixed times and records.
+//! - [`sql`]: where the PostgreSQL and MariaDB test databases are, and
+//!   unique table names.
 //! - [`http`]: real app servers on free loopback ports, and a client with a
 //!   cookie jar.
 
+pub mod driver;
+pub mod fixtures;
 pub mod http;
 pub mod redis;
+pub mod sql;

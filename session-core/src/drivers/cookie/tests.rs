@@ -7,12 +7,9 @@ use serde_json::json;
 use super::seal::{self, OVERHEAD};
 use super::*;
 
-const NAME: &str = "session";
-const T0: u64 = 1_700_000_000;
+use crate::test_fixtures::{at, T0};
 
-fn at(secs: u64) -> Timestamp {
-    Timestamp::from_secs(secs)
-}
+const NAME: &str = "session";
 
 fn key(byte: u8) -> CookieKey {
     CookieKey::from_secret(&[byte; 32]).unwrap()
@@ -24,9 +21,7 @@ fn driver() -> CookieDriver {
 
 /// A record saved at `T0`, expiring an hour later.
 fn record() -> Record {
-    let mut r = Record::new(at(T0), at(T0 + 3600));
-    r.version = 1;
-    r
+    crate::test_fixtures::record(T0, T0 + 3600)
 }
 
 fn rich_record() -> Record {

@@ -7,13 +7,10 @@ use serde_json::json;
 
 use super::*;
 
-fn t(secs: u64) -> Timestamp {
-    Timestamp::from_secs(secs)
-}
+use crate::test_fixtures::{at as t, record};
 
 fn rec(now: u64, expires_at: u64) -> Record {
-    let mut r = Record::new(t(now), t(expires_at));
-    r.version = 1;
+    let mut r = record(now, expires_at);
     r.data.insert("user".into(), json!("ada"));
     r
 }

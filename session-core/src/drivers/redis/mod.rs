@@ -322,6 +322,18 @@ impl RedisDriver {
         key
     }
 
+    /// What a write sends: the key, the encoded record and its time to live
+    /// in milliseconds.
+    fn prepare(
+        &self,
+        id: &SessionId,
+        record: &Record,
+    ) -> Result<(String, Vec<u8>, u64), DriverError> {
+        let stored = value::encode(record)?;
+        let ttl = value::ttl_ms(record.last_active, record.expires_at);
+        Ok((self.key(id), stored, ttl))
+    }
+
     /// Runs one store call under the time limit, mapping errors.
     async fn run<T>(&self, call: impl Future<Output = RedisResult<T>>) -> Result<T, DriverError> {
         match tokio::time::timeout(self.timeout, call).await {
@@ -395,9 +407,7 @@ impl SessionDriver for RedisDriver {
     }
 
     async fn create(&self, id: &SessionId, record: &Record) -> Result<(), DriverError> {
-        let key = self.key(id);
-        let stored = value::encode(record)?;
-        let ttl = value::ttl_ms(record.last_active, record.expires_at);
+        let (key, stored, ttl) = self.prepare(id, record)?;
         let mut conn = self.conn.clone();
         let reply: Value = self
             .run(
@@ -441,9 +451,7 @@ impl SessionDriver for RedisDriver {
         record: &Record,
         expected_version: u64,
     ) -> Result<Update, DriverError> {
-        let key = self.key(id);
-        let stored = value::encode(record)?;
-        let ttl = value::ttl_ms(record.last_active, record.expires_at);
+        let (key, stored, ttl) = self.prepare(id, record)?;
         let mut conn = self.conn.clone();
         let reply: Value = self
             .run(

@@ -1,0 +1,228 @@
+//! One forwarding driver for every test that needs to watch or break a
+//! store: [`Forward`] passes each call to a real driver, counts it, and can
+//! be told to wait or to fail first.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use session_core::driver::memory::MemoryDriver;
+use session_core::driver::{
+    async_trait, CookieRead, DriverError, Record, SessionDriver, SessionId, Timestamp, Update,
+};
+
+/// A store call, for counting and for aiming faults.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    /// [`SessionDriver::load`].
+    Load,
+    /// [`SessionDriver::create`].
+    Create,
+    /// [`SessionDriver::update`].
+    Update,
+    /// [`SessionDriver::touch`].
+    Touch,
+    /// [`SessionDriver::destroy`].
+    Destroy,
+}
+
+impl Op {
+    /// Every call.
+    pub const ALL: [Op; 5] = [Op::Load, Op::Create, Op::Update, Op::Touch, Op::Destroy];
+
+    fn bit(self) -> u8 {
+        1 << self as u8
+    }
+}
+
+/// What the test has set, shared by every clone of one [`Forward`].
+#[derive(Default)]
+struct Faults {
+    calls: [AtomicUsize; 5],
+    conflicts: AtomicUsize,
+    /// The ops that fail, one bit each.
+    failing: AtomicU8,
+    /// The ops that wait before they run, one bit each, and for how long.
+    slow: AtomicU8,
+    latency_micros: AtomicU64,
+}
+
+/// Forwards every call to `inner` (the memory driver unless said otherwise),
+/// counting calls by [`Op`], optionally waiting (like a network round trip,
+/// so that parallel requests really interleave) and optionally failing with
+/// a backend error before the call reaches `inner`.
+///
+/// Clones share the inner driver, the counters and the faults, so a test
+/// keeps one clone and gives another to the middleware.
+pub struct Forward<D = MemoryDriver> {
+    inner: Arc<D>,
+    faults: Arc<Faults>,
+    remote: bool,
+}
+
+impl Forward<MemoryDriver> {
+    /// In front of a new memory driver.
+    pub fn memory() -> Self {
+        Self::new(MemoryDriver::new())
+    }
+}
+
+impl Default for Forward<MemoryDriver> {
+    fn default() -> Self {
+        Self::memory()
+    }
+}
+
+impl<D> Clone for Forward<D> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+            faults: Arc::clone(&self.faults),
+            remote: self.remote,
+        }
+    }
+}
+
+impl<D: SessionDriver> fmt::Debug for Forward<D> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Forward")
+            .field("inner", &self.inner.name())
+            .field("calls", &self.total_calls())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<D: SessionDriver> Forward<D> {
+    /// In front of `inner`.
+    pub fn new(inner: D) -> Self {
+        Self {
+            inner: Arc::new(inner),
+            faults: Arc::default(),
+            remote: false,
+        }
+    }
+
+    /// Answers [`SessionDriver::remote`] with `true` even if the inner driver
+    /// does not, so the engine commits through its gate.
+    pub fn remote(mut self, remote: bool) -> Self {
+        self.remote = remote;
+        self
+    }
+
+    /// Every call waits `latency` first.
+    pub fn with_latency(self, latency: Duration) -> Self {
+        self.delay(&Op::ALL, latency);
+        self
+    }
+
+    /// The driver the calls go to, for checking what is really stored.
+    pub fn inner(&self) -> &D {
+        &self.inner
+    }
+
+    /// How many times `op` was called (failed calls included).
+    pub fn calls(&self, op: Op) -> usize {
+        self.faults.calls[op as usize].load(Ordering::SeqCst)
+    }
+
+    /// Every call so far.
+    pub fn total_calls(&self) -> usize {
+        Op::ALL.iter().map(|&op| self.calls(op)).sum()
+    }
+
+    /// How many `update`s answered [`Update::Conflict`].
+    pub fn conflicts(&self) -> usize {
+        self.faults.conflicts.load(Ordering::SeqCst)
+    }
+
+    /// Every call fails (`true`) or goes through again (`false`).
+    pub fn fail(&self, on: bool) {
+        self.fail_on(&Op::ALL, on);
+    }
+
+    /// The calls in `ops` fail (`true`) or go through again (`false`).
+    pub fn fail_on(&self, ops: &[Op], on: bool) {
+        let bits = ops.iter().fold(0, |b, op| b | op.bit());
+        if on {
+            self.faults.failing.fetch_or(bits, Ordering::SeqCst);
+        } else {
+            self.faults.failing.fetch_and(!bits, Ordering::SeqCst);
+        }
+    }
+
+    /// The calls in `ops` wait `latency` before they run; the others do not.
+    pub fn delay(&self, ops: &[Op], latency: Duration) {
+        let bits = ops.iter().fold(0, |b, op| b | op.bit());
+        let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
+        self.faults.latency_micros.store(micros, Ordering::SeqCst);
+        self.faults.slow.store(bits, Ordering::SeqCst);
+    }
+
+    async fn enter(&self, op: Op) -> Result<(), DriverError> {
+        self.faults.calls[op as usize].fetch_add(1, Ordering::SeqCst);
+        if self.faults.slow.load(Ordering::SeqCst) & op.bit() != 0 {
+            let micros = self.faults.latency_micros.load(Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_micros(micros)).await;
+        }
+        if self.faults.failing.load(Ordering::SeqCst) & op.bit() != 0 {
+            return Err(DriverError::backend(std::io::Error::other(
+                "the store is down (injected by the test)",
+            )));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl<D: SessionDriver> SessionDriver for Forward<D> {
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+    fn remote(&self) -> bool {
+        self.remote || self.inner.remote()
+    }
+    fn bound_cookie_name(&self) -> Option<&str> {
+        self.inner.bound_cookie_name()
+    }
+    fn read_cookie(&self, value: &str, now: Timestamp) -> CookieRead {
+        self.inner.read_cookie(value, now)
+    }
+    fn write_cookie(&self, id: &SessionId, record: &Record) -> Result<String, DriverError> {
+        self.inner.write_cookie(id, record)
+    }
+    async fn load(&self, id: &SessionId, now: Timestamp) -> Result<Option<Record>, DriverError> {
+        self.enter(Op::Load).await?;
+        self.inner.load(id, now).await
+    }
+    async fn create(&self, id: &SessionId, record: &Record) -> Result<(), DriverError> {
+        self.enter(Op::Create).await?;
+        self.inner.create(id, record).await
+    }
+    async fn update(
+        &self,
+        id: &SessionId,
+        record: &Record,
+        expected: u64,
+    ) -> Result<Update, DriverError> {
+        self.enter(Op::Update).await?;
+        let update = self.inner.update(id, record, expected).await?;
+        if matches!(update, Update::Conflict(_)) {
+            self.faults.conflicts.fetch_add(1, Ordering::SeqCst);
+        }
+        Ok(update)
+    }
+    async fn touch(
+        &self,
+        id: &SessionId,
+        last: Timestamp,
+        expires: Timestamp,
+    ) -> Result<bool, DriverError> {
+        self.enter(Op::Touch).await?;
+        self.inner.touch(id, last, expires).await
+    }
+    async fn destroy(&self, id: &SessionId) -> Result<(), DriverError> {
+        self.enter(Op::Destroy).await?;
+        self.inner.destroy(id).await
+    }
+}
