@@ -37,8 +37,8 @@ fn esc(text: &str) -> String {
 async fn form(session: Session) -> actix_web::Result<HttpResponse> {
     let flash = session.flash_messages();
     let error: Option<String> = flash.get("errors.title")?;
-    let title: String = flash.get_or("title", String::new())?;
-    let note: String = flash.get_or("note", String::new())?;
+    let title: String = flash.old("title")?.unwrap_or_default();
+    let note: String = flash.old("note")?.unwrap_or_default();
     let error = error
         .map(|e| format!(r#"<p class="error">{}</p>"#, esc(&e)))
         .unwrap_or_default();

@@ -2,6 +2,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod config;
+mod csrf;
 mod error;
 mod ext;
 mod middleware;
@@ -9,6 +10,7 @@ mod settings;
 mod typed;
 
 pub use config::SessionMiddlewareBuilder;
+pub use csrf::CsrfGuard;
 pub use error::{ConfigError, StartupError};
 pub use ext::SessionExt;
 pub use middleware::SessionMiddleware;
@@ -53,6 +55,7 @@ pub use session_core::{CookieDriver, CookieKey};
 /// generates. Not public API: it may change in any release.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::csrf::CsrfService;
     pub use crate::middleware::{SessionFuture, SessionService};
     pub use crate::typed::*;
 }

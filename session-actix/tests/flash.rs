@@ -76,6 +76,10 @@ async fn form(s: Session, body: web::Json<Value>) -> Res {
     s.flash("errors", json!({"title": "Title is required"}))?;
     seen(&s)
 }
+/// The whole snapshot, as a template engine would get it.
+async fn snapshot(s: ReadonlySession) -> Res {
+    Ok(HttpResponse::Ok().json(s.flash_messages()))
+}
 async fn data(s: Session) -> Res {
     s.put("data", 1)?;
     s.clear_flash()?;
@@ -100,6 +104,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .route("/levels", web::post().to(levels))
         .route("/form", web::post().to(form))
         .route("/data", web::post().to(data))
+        .route("/snapshot", web::get().to(snapshot))
         .route("/untouched", web::get().to(untouched));
 }
 
@@ -238,21 +243,38 @@ async fn flash_survives_regenerate_and_destroy_drops_it() {
 async fn levels_and_old_input_round_trip() {
     let mut c = client(Forward::memory()).await;
     c.send("POST", "/levels", None).await;
-    let (_, seen) = c.send("GET", "/plain", None).await;
+    let seen = c.seen("GET", "/snapshot").await;
     let messages: Vec<session_actix::FlashMessage> =
-        serde_json::from_value(seen["_messages"].clone()).unwrap();
+        serde_json::from_value(seen["messages"].clone()).unwrap();
     let levels: Vec<Level> = messages.iter().map(|m| m.level).collect();
     assert_eq!(
         levels,
         [Level::Success, Level::Warning, Level::Info, Level::Error]
     );
+    assert_eq!(
+        seen["values"],
+        json!({}),
+        "levelled messages stay out of the values"
+    );
 
-    let input = json!({"title": "", "body": "draft", "password": "hunter2"});
+    // A form field may be called `errors`: the old input is kept apart.
+    let input = json!({"title": "", "body": "draft", "password": "hunter2", "errors": "mine"});
     c.send("POST", "/form", Some(input)).await;
-    let seen = c.seen("GET", "/plain").await;
-    assert_eq!(seen["body"], "draft");
-    assert_eq!(seen["errors"]["title"], "Title is required");
-    assert!(seen.get("password").is_none());
+    let seen = c.seen("GET", "/snapshot").await;
+    assert_eq!(
+        seen["old"],
+        json!({"title": "", "body": "draft", "errors": "mine"})
+    );
+    assert_eq!(
+        seen["values"],
+        json!({"errors": {"title": "Title is required"}})
+    );
+    assert_eq!(seen["messages"], json!([]));
+    // A read-only look consumes nothing; a request that takes the session does.
+    assert_eq!(c.seen("GET", "/snapshot").await["old"]["body"], "draft");
+    c.send("GET", "/plain", None).await;
+    let seen = c.seen("GET", "/snapshot").await;
+    assert_eq!(seen, json!({"values": {}, "messages": [], "old": {}}));
 }
 
 // ---- property test -------------------------------------------------------

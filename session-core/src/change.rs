@@ -16,7 +16,7 @@ pub(crate) enum Change {
     /// Add `by` to an integer. `local` is the result this request saw; it is
     /// stored as-is if the latest value is no longer an integer.
     Increment { key: String, by: i64, local: i64 },
-    /// Remove every key (flash is left alone).
+    /// Remove every key (flash and the CSRF token are left alone).
     Clear,
     /// Replace the outgoing flash messages and the set of incoming ones this
     /// request consumed.
@@ -69,7 +69,8 @@ impl Change {
                     .unwrap_or(*local);
                 data.insert(key.clone(), Value::from(next));
             }
-            Change::Clear => data.clear(),
+            // The CSRF token is the session's, not the app's data.
+            Change::Clear => data.retain(|k, _| k == crate::csrf::CSRF_KEY),
             Change::Flash(_) => {}
         }
     }

@@ -64,6 +64,18 @@ pub enum SessionError {
     /// serializes to something else.
     #[error("flash_many, flash_all, flash_only and flash_except take a map or a struct with named fields")]
     NotAnObject,
+    /// The key is one the engine keeps for itself: the flash keys
+    /// `_messages` (levelled messages) and `_old` (old form input), and the
+    /// session key `_csrf` (the CSRF token). Use another name.
+    #[error("{key:?} is a key the session keeps for itself; use another name")]
+    ReservedKey {
+        /// The key given.
+        key: String,
+    },
+    /// The operating system's random source failed, so no CSRF token could
+    /// be made.
+    #[error("the OS random source failed; no CSRF token can be made")]
+    Random,
     /// The session store failed while loading the session. The cause is
     /// logged when it happens; the client gets an opaque 500.
     #[error("the session store failed: {0}")]

@@ -14,6 +14,11 @@
 //! - `keep("notice")` in request 4 keeps it for request 5 too; `reflash()`
 //!   keeps every message, `reflash_only` / `reflash_except` some of them.
 //! - `flash_now(k, v)` is visible in the current request only, never stored.
+//! - Three kinds of message live side by side and never collide: values by
+//!   key (`flash`, read with `get` / `all`), levelled messages
+//!   (`flash_success` ..., read with `messages` / `messages_at`) and old form
+//!   input (`flash_all` / `flash_only` / `flash_except`, read with `old` /
+//!   `old_input`). All three follow the table above.
 //! - A value flashed in this request is not visible in this request (use
 //!   `flash_now` for that); it is visible in the next one.
 //! - Flash survives `regenerate()` in the same request (a "Welcome back" set
@@ -36,6 +41,20 @@ use crate::session::{to_json, ReadonlySession, Session, Status};
 
 /// The flash key under which the level messages are kept, as a list.
 pub(crate) const LEVEL_MESSAGES_KEY: &str = "_messages";
+
+/// The flash key under which `flash_all` / `flash_only` / `flash_except`
+/// keep the old form input, as an object.
+pub(crate) const OLD_INPUT_KEY: &str = "_old";
+
+/// Refuses the flash keys the engine keeps for itself.
+fn check_key(key: &str) -> Result<(), SessionError> {
+    if key == LEVEL_MESSAGES_KEY || key == OLD_INPUT_KEY {
+        return Err(SessionError::ReservedKey {
+            key: key.to_owned(),
+        });
+    }
+    Ok(())
+}
 
 /// The level of a [`FlashMessage`], for styling in templates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -66,6 +85,11 @@ pub struct FlashMessage {
 /// flashed plus what this one flashed with `flash_now`. An owned snapshot,
 /// taken by [`ReadonlySession::flash_messages`] (which `Session` derefs to).
 ///
+/// Three kinds of message are kept apart, so none collides with another:
+/// the values flashed by key ([`get`](Self::get), [`all`](Self::all)), the
+/// levelled messages ([`messages`](Self::messages)) and the old form input
+/// ([`old`](Self::old), [`old_input`](Self::old_input)).
+///
 /// ```
 /// # use session_actix::Session;
 /// # let session = Session::detached();
@@ -76,76 +100,202 @@ pub struct FlashMessage {
 /// assert!(!flash.has("errors.body"));
 /// # Ok::<(), session_actix::SessionError>(())
 /// ```
-#[derive(Clone, Debug, Default, PartialEq)]
+///
+/// It serializes (for tera, handlebars, askama ...) as an object with
+/// `values` (the flashed values, a dotted key such as `errors.title` nested
+/// as `{"errors": {"title": ..}}`), `messages` (a list of `{level, text}`)
+/// and `old` (the old input):
+///
+/// ```
+/// # use session_actix::Session;
+/// # let session = Session::detached();
+/// session.flash_now("errors.title", "is required")?;
+/// let json = serde_json::to_value(session.flash_messages())?;
+/// assert_eq!(json["values"]["errors"]["title"], "is required");
+/// assert_eq!(json["messages"], serde_json::json!([]));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct FlashMessages {
+    #[serde(serialize_with = "nested")]
     values: Map<String, Value>,
+    messages: Vec<FlashMessage>,
+    old: Map<String, Value>,
 }
 
 impl FlashMessages {
+    /// Splits what the session holds into the three kinds.
+    fn from_values(mut values: Map<String, Value>) -> Self {
+        let messages = values
+            .remove(LEVEL_MESSAGES_KEY)
+            .and_then(|v| Vec::<FlashMessage>::deserialize(v).ok())
+            .unwrap_or_default();
+        let old = match values.remove(OLD_INPUT_KEY) {
+            Some(Value::Object(map)) => map,
+            _ => Map::new(),
+        };
+        Self {
+            values,
+            messages,
+            old,
+        }
+    }
+
     /// The value at `path`: a key, or a dotted path into nested objects and
     /// arrays (`errors.title`, `items.0`). An exact key wins over a path.
     pub fn get<T: DeserializeOwned>(&self, path: &str) -> Result<Option<T>, SessionError> {
-        match self.lookup(path) {
-            None => Ok(None),
-            Some(v) => T::deserialize(v)
-                .map(Some)
-                .map_err(|source| SessionError::Deserialize {
-                    key: path.to_owned(),
-                    source,
-                }),
-        }
+        decode(path, lookup(&self.values, path))
     }
 
     /// The value at `path`, or `default` when absent or null.
     pub fn get_or<T: DeserializeOwned>(&self, path: &str, default: T) -> Result<T, SessionError> {
-        match self.lookup(path) {
+        match lookup(&self.values, path) {
             None | Some(Value::Null) => Ok(default),
-            Some(v) => T::deserialize(v).map_err(|source| SessionError::Deserialize {
-                key: path.to_owned(),
-                source,
-            }),
+            found => decode(path, found).map(|v| v.unwrap_or(default)),
         }
     }
 
     /// Whether something is at `path`.
     pub fn has(&self, path: &str) -> bool {
-        self.lookup(path).is_some()
+        lookup(&self.values, path).is_some()
     }
 
-    /// Every visible message, key to value.
+    /// Every value flashed by key, key to value: neither the levelled
+    /// messages nor the old input.
     pub fn all(&self) -> &Map<String, Value> {
         &self.values
     }
 
-    /// Whether no message is visible.
+    /// Whether nothing at all is visible: no value, message or old input.
     pub fn is_empty(&self) -> bool {
-        self.values.is_empty()
+        self.values.is_empty() && self.messages.is_empty() && self.old.is_empty()
     }
 
-    /// The level messages (success, info, warning, error) in the order they
-    /// were flashed.
-    pub fn messages(&self) -> Vec<FlashMessage> {
-        self.values
-            .get(LEVEL_MESSAGES_KEY)
-            .and_then(|v| Vec::<FlashMessage>::deserialize(v).ok())
-            .unwrap_or_default()
+    /// The levelled messages (success, info, warning, error) in the order
+    /// they were flashed.
+    pub fn messages(&self) -> &[FlashMessage] {
+        &self.messages
     }
 
-    fn lookup(&self, path: &str) -> Option<&Value> {
-        if let Some(v) = self.values.get(path) {
-            return Some(v);
-        }
-        let mut parts = path.split('.');
-        let mut current = self.values.get(parts.next()?)?;
-        for part in parts {
-            current = match current {
-                Value::Object(map) => map.get(part)?,
-                Value::Array(items) => items.get(part.parse::<usize>().ok()?)?,
-                _ => return None,
-            };
-        }
-        Some(current)
+    /// The levelled messages of one level, in the order they were flashed.
+    ///
+    /// ```
+    /// # use session_actix::{Level, Session};
+    /// # let session = Session::detached();
+    /// // (in the request after `flash_error("Card declined")`)
+    /// for message in session.flash_messages().messages_at(Level::Error) {
+    ///     println!("error: {}", message.text);
+    /// }
+    /// ```
+    pub fn messages_at(&self, level: Level) -> impl Iterator<Item = &FlashMessage> + '_ {
+        self.messages.iter().filter(move |m| m.level == level)
     }
+
+    /// The old input of form field `field`, as `flash_all` / `flash_only` /
+    /// `flash_except` kept it in the previous request, or `None`.
+    ///
+    /// ```
+    /// # use session_actix::Session;
+    /// # let session = Session::detached();
+    /// // In the request after `flash_except(&form, &["password"])`:
+    /// let title: String = session.flash_messages().old("title")?.unwrap_or_default();
+    /// # Ok::<(), session_actix::SessionError>(())
+    /// ```
+    pub fn old<T: DeserializeOwned>(&self, field: &str) -> Result<Option<T>, SessionError> {
+        decode(field, lookup(&self.old, field))
+    }
+
+    /// All the old input, field to value.
+    pub fn old_input(&self) -> &Map<String, Value> {
+        &self.old
+    }
+}
+
+fn decode<T: DeserializeOwned>(
+    path: &str,
+    found: Option<&Value>,
+) -> Result<Option<T>, SessionError> {
+    match found {
+        None => Ok(None),
+        Some(v) => T::deserialize(v)
+            .map(Some)
+            .map_err(|source| SessionError::Deserialize {
+                key: path.to_owned(),
+                source,
+            }),
+    }
+}
+
+/// The value at `path` in `values`: an exact key first, then a dotted path.
+fn lookup<'a>(values: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
+    if let Some(v) = values.get(path) {
+        return Some(v);
+    }
+    let mut parts = path.split('.');
+    let mut current = values.get(parts.next()?)?;
+    for part in parts {
+        current = match current {
+            Value::Object(map) => map.get(part)?,
+            Value::Array(items) => items.get(part.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(current)
+}
+
+/// Serializes `values` with each dotted key (`errors.title`) nested into
+/// objects, so that a template engine's `values.errors.title` finds it. A
+/// key whose place is taken by a value that is not an object keeps its
+/// dotted name.
+fn nested<S: serde::Serializer>(values: &Map<String, Value>, s: S) -> Result<S::Ok, S::Error> {
+    if !values.keys().any(|k| k.contains('.')) {
+        return values.serialize(s);
+    }
+    let mut out = Map::new();
+    for (key, value) in values {
+        if !key.contains('.') {
+            merge(&mut out, key, value.clone());
+        }
+    }
+    for (key, value) in values {
+        if key.contains('.') && !insert_path(&mut out, key, value.clone()) {
+            out.insert(key.clone(), value.clone());
+        }
+    }
+    out.serialize(s)
+}
+
+fn merge(out: &mut Map<String, Value>, key: &str, value: Value) {
+    match (out.get_mut(key), value) {
+        (Some(Value::Object(existing)), Value::Object(more)) => existing.extend(more),
+        (_, value) => {
+            out.insert(key.to_owned(), value);
+        }
+    }
+}
+
+/// Puts `value` at the dotted `path`, making objects on the way; `false` if
+/// a value that is not an object is in the way.
+fn insert_path(out: &mut Map<String, Value>, path: &str, value: Value) -> bool {
+    let mut parts: Vec<&str> = path.split('.').collect();
+    let Some(last) = parts.pop() else {
+        return false;
+    };
+    let mut current = out;
+    for part in parts {
+        let entry = current
+            .entry(part.to_owned())
+            .or_insert_with(|| Value::Object(Map::new()));
+        match entry {
+            Value::Object(map) => current = map,
+            _ => return false,
+        }
+    }
+    if current.contains_key(last) {
+        return false;
+    }
+    current.insert(last.to_owned(), value);
+    true
 }
 
 /// The top-level fields of `input` as a JSON object.
@@ -182,7 +332,7 @@ impl ReadonlySession {
             state.flash_in.clone()
         };
         values.extend(state.flash_now.iter().map(|(k, v)| (k.clone(), v.clone())));
-        FlashMessages { values }
+        FlashMessages::from_values(values)
     }
 }
 
@@ -224,7 +374,9 @@ impl Session {
         key: impl Into<String>,
         value: T,
     ) -> Result<(), SessionError> {
-        let (key, value) = to_json(key.into(), value)?;
+        let key = key.into();
+        check_key(&key)?;
+        let (key, value) = to_json(key, value)?;
         self.flash_write(|s| {
             s.flash_out.insert(key, value);
         })
@@ -235,27 +387,64 @@ impl Session {
     /// [`SessionError::NotAnObject`].
     pub fn flash_many(&self, values: impl Serialize) -> Result<(), SessionError> {
         let map = object_of(values)?;
+        for key in map.keys() {
+            check_key(key)?;
+        }
         self.flash_write(|s| s.flash_out.extend(map))
     }
 
-    /// Flashes all fields of a form or JSON input, so a form can show the old
-    /// input after a redirect. Pass the `web::Form<T>`'s inner value.
+    /// Keeps all fields of a form or JSON input as the old input, so the form
+    /// can be filled in again after a redirect: the next request reads them
+    /// with [`FlashMessages::old`]. Pass the `web::Form<T>`'s inner value.
+    /// The old input is kept apart from the values flashed by key, so a field
+    /// may have any name (even `errors`).
+    ///
+    /// ```
+    /// use actix_web::{http::header, web, HttpResponse};
+    /// use session_actix::Session;
+    ///
+    /// #[derive(serde::Deserialize, serde::Serialize)]
+    /// struct Post { title: String, body: String }
+    ///
+    /// async fn create(session: Session, form: web::Form<Post>) -> actix_web::Result<HttpResponse> {
+    ///     if form.title.is_empty() {
+    ///         session.flash_all(&*form)?;
+    ///         session.flash("errors", serde_json::json!({"title": "is required"}))?;
+    ///         return Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/posts/new")).finish());
+    ///     }
+    ///     Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/posts")).finish())
+    /// }
+    /// ```
     pub fn flash_all(&self, input: impl Serialize) -> Result<(), SessionError> {
-        self.flash_many(input)
+        self.flash_old(object_of(input)?)
     }
 
-    /// Flashes only the named fields of `input`.
+    /// Keeps only the named fields of `input` as the old input.
     pub fn flash_only(&self, input: impl Serialize, fields: &[&str]) -> Result<(), SessionError> {
         let mut map = object_of(input)?;
         map.retain(|k, _| fields.contains(&k.as_str()));
-        self.flash_write(|s| s.flash_out.extend(map))
+        self.flash_old(map)
     }
 
-    /// Flashes every field of `input` but the named ones (say, a password).
+    /// Keeps every field of `input` but the named ones (say, a password) as
+    /// the old input.
     pub fn flash_except(&self, input: impl Serialize, fields: &[&str]) -> Result<(), SessionError> {
         let mut map = object_of(input)?;
         map.retain(|k, _| !fields.contains(&k.as_str()));
-        self.flash_write(|s| s.flash_out.extend(map))
+        self.flash_old(map)
+    }
+
+    fn flash_old(&self, fields: Map<String, Value>) -> Result<(), SessionError> {
+        self.flash_write(|s| {
+            let old = s
+                .flash_out
+                .entry(OLD_INPUT_KEY)
+                .or_insert_with(|| Value::Object(Map::new()));
+            match old {
+                Value::Object(map) => map.extend(fields),
+                other => *other = Value::Object(fields),
+            }
+        })
     }
 
     /// Makes `value` visible under `key` in this request only (Rails'
@@ -265,7 +454,9 @@ impl Session {
         key: impl Into<String>,
         value: T,
     ) -> Result<(), SessionError> {
-        let (key, value) = to_json(key.into(), value)?;
+        let key = key.into();
+        check_key(&key)?;
+        let (key, value) = to_json(key, value)?;
         // Writing needs a writable handle, though nothing is stored.
         self.write().flash_now.insert(key, value);
         Ok(())
@@ -392,9 +583,47 @@ mod tests {
         s.flash_except(&form, &["password"]).unwrap();
         s.flash_only(&form, &["title"]).unwrap();
         let out = s.state.borrow().flash_out.clone();
-        assert_eq!(out.len(), 2);
-        assert!(!out.contains_key("password"));
+        assert_eq!(out.len(), 1, "the old input is one flash entry");
+        let old = FlashMessages::from_values(out);
+        assert_eq!(old.old_input().len(), 2);
+        assert_eq!(old.old::<String>("body").unwrap(), Some("b".into()));
+        assert_eq!(old.old::<String>("password").unwrap(), None);
+        assert!(old.all().is_empty());
         assert!(matches!(s.flash_many(3), Err(SessionError::NotAnObject)));
+    }
+
+    #[test]
+    fn the_engine_s_flash_keys_are_reserved() {
+        let s = session();
+        for key in ["_messages", "_old"] {
+            assert!(matches!(
+                s.flash(key, 1),
+                Err(SessionError::ReservedKey { .. })
+            ));
+            assert!(matches!(
+                s.flash_now(key, 1),
+                Err(SessionError::ReservedKey { .. })
+            ));
+            assert!(matches!(
+                s.flash_many(json!({ key: 1 })),
+                Err(SessionError::ReservedKey { .. })
+            ));
+        }
+        assert!(s.state.borrow().flash_out.is_empty(), "nothing was flashed");
+    }
+
+    #[test]
+    fn dotted_keys_serialize_nested() {
+        let s = session();
+        s.flash_now("errors.title", "required").unwrap();
+        s.flash_now("errors", json!({"body": "too long"})).unwrap();
+        s.flash_now("plain", 1).unwrap();
+        s.flash_now("plain.x", 2).unwrap();
+        let json = serde_json::to_value(s.flash_messages()).unwrap();
+        assert_eq!(
+            json["values"],
+            json!({"errors": {"title": "required", "body": "too long"}, "plain": 1, "plain.x": 2})
+        );
     }
 
     #[test]
@@ -403,11 +632,17 @@ mod tests {
         s.flash_success("saved").unwrap();
         s.flash_error("but").unwrap();
         let out = s.state.borrow().flash_out.clone();
-        let f = FlashMessages { values: out };
+        let f = FlashMessages::from_values(out);
         let m = f.messages();
         assert_eq!(m.len(), 2);
         assert_eq!(m[0].level, Level::Success);
         assert_eq!(m[1].text, "but");
+        let errors: Vec<_> = f
+            .messages_at(Level::Error)
+            .map(|m| m.text.as_str())
+            .collect();
+        assert_eq!(errors, ["but"]);
+        assert!(f.all().is_empty(), "levelled messages are not values");
     }
 
     #[test]

@@ -28,6 +28,7 @@ mod change;
 ))]
 mod cleanup;
 mod contract;
+mod csrf;
 pub mod driver;
 mod drivers;
 mod error;

@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::change::Change;
+use crate::csrf::CSRF_KEY;
 use crate::error::SessionError;
 use crate::id::SessionId;
 use crate::policy::ExpiryPolicy;
@@ -118,7 +119,16 @@ impl State {
         }
     }
 
-    fn changed(&mut self, change: Change) {
+    /// The value under `key` as the data API shows it: the engine's own
+    /// keys are hidden.
+    fn user_value(&self, key: &str) -> Option<&Value> {
+        if key == CSRF_KEY {
+            return None;
+        }
+        self.data().get(key)
+    }
+
+    pub(crate) fn changed(&mut self, change: Change) {
         let stored = &self.stored;
         let view = self.view.get_or_insert_with(|| {
             stored
@@ -278,7 +288,7 @@ impl ReadonlySession {
     /// ```
     pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, SessionError> {
         let state = self.state.borrow();
-        match state.data().get(key) {
+        match state.user_value(key) {
             None => Ok(None),
             Some(v) => T::deserialize(v)
                 .map(Some)
@@ -291,7 +301,7 @@ impl ReadonlySession {
 
     /// Reads the value under `key`, or `default` when it is absent or null.
     pub fn get_or<T: DeserializeOwned>(&self, key: &str, default: T) -> Result<T, SessionError> {
-        match self.state.borrow().data().get(key) {
+        match self.state.borrow().user_value(key) {
             None | Some(Value::Null) => Ok(default),
             Some(v) => T::deserialize(v).map_err(|source| SessionError::Deserialize {
                 key: key.to_owned(),
@@ -302,17 +312,19 @@ impl ReadonlySession {
 
     /// The raw JSON value under `key`.
     pub fn get_value(&self, key: &str) -> Option<Value> {
-        self.state.borrow().data().get(key).cloned()
+        self.state.borrow().user_value(key).cloned()
     }
 
     /// Whether a value is stored under `key`.
     pub fn has(&self, key: &str) -> bool {
-        self.state.borrow().data().contains_key(key)
+        self.state.borrow().user_value(key).is_some()
     }
 
     /// A copy of all the session data.
     pub fn all(&self) -> Map<String, Value> {
-        self.state.borrow().data().clone()
+        let mut all = self.state.borrow().data().clone();
+        all.remove(CSRF_KEY);
+        all
     }
 
     /// The session's id: the one the client sent, or the one that will be
@@ -355,13 +367,17 @@ impl Session {
 
     /// Stores `value` under `key`, replacing what was there.
     pub fn put<T: Serialize>(&self, key: impl Into<String>, value: T) -> Result<(), SessionError> {
-        let (key, value) = to_json(key.into(), value)?;
+        let key = reserved(key.into())?;
+        let (key, value) = to_json(key, value)?;
         self.write().changed(Change::Put(key, value));
         Ok(())
     }
 
     /// Removes `key`. Removing a missing key changes nothing.
     pub fn forget(&self, key: &str) -> Result<(), SessionError> {
+        if key == CSRF_KEY {
+            reserved(key.to_owned())?;
+        }
         let mut state = self.write();
         if state.data().contains_key(key) {
             state.changed(Change::Forget(key.to_owned()));
@@ -392,6 +408,9 @@ impl Session {
     /// # Ok::<(), session_actix::SessionError>(())
     /// ```
     pub fn increment(&self, key: &str, by: i64) -> Result<i64, SessionError> {
+        if key == CSRF_KEY {
+            reserved(key.to_owned())?;
+        }
         let mut state = self.write();
         let current = match state.data().get(key) {
             None => 0,
@@ -420,10 +439,11 @@ impl Session {
         self.increment(key, by)
     }
 
-    /// Removes all data, keeping the session (its id and flash messages).
+    /// Removes all data, keeping the session (its id, flash messages and
+    /// CSRF token).
     pub fn clear(&self) -> Result<(), SessionError> {
         let mut state = self.write();
-        if !state.data().is_empty() {
+        if state.data().keys().any(|k| k != CSRF_KEY) {
             state.changed(Change::Clear);
         }
         Ok(())
@@ -451,16 +471,34 @@ impl Session {
     /// Gives the session a new id, keeping its data; the old id stops working.
     /// Call it when privileges change (log in, log out) so an id planted by an
     /// attacker before login is worthless after (session fixation).
+    ///
+    /// A CSRF token the session has is replaced too (see
+    /// [`csrf_token`](Self::csrf_token)), so forms rendered before must be
+    /// rendered again.
     pub fn regenerate(&self) -> Result<(), SessionError> {
-        let mut state = self.write();
-        state.id = SessionId::generate();
-        if state.stored.is_some() && !state.destroy_stored {
-            state.regenerate = true;
-            state.status = Status::Regenerated;
+        let has_token = {
+            let mut state = self.write();
+            state.id = SessionId::generate();
+            if state.stored.is_some() && !state.destroy_stored {
+                state.regenerate = true;
+                state.status = Status::Regenerated;
+            }
+            state.fresh = true;
+            state.data().contains_key(CSRF_KEY)
+        };
+        if has_token {
+            self.rotate_csrf()?;
         }
-        state.fresh = true;
         Ok(())
     }
+}
+
+/// `key`, unless it is one the engine keeps for itself.
+fn reserved(key: String) -> Result<String, SessionError> {
+    if key == CSRF_KEY {
+        return Err(SessionError::ReservedKey { key });
+    }
+    Ok(key)
 }
 
 /// `value` as JSON, or the error naming the key it was meant for.
