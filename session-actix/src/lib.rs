@@ -7,6 +7,7 @@ mod error;
 mod ext;
 mod middleware;
 mod settings;
+pub mod templates;
 mod typed;
 
 pub use config::SessionMiddlewareBuilder;

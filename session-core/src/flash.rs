@@ -247,7 +247,10 @@ fn lookup<'a>(values: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
 /// objects, so that a template engine's `values.errors.title` finds it. A
 /// key whose place is taken by a value that is not an object keeps its
 /// dotted name.
-fn nested<S: serde::Serializer>(values: &Map<String, Value>, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn nested<S: serde::Serializer>(
+    values: &Map<String, Value>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
     if !values.keys().any(|k| k.contains('.')) {
         return values.serialize(s);
     }

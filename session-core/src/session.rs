@@ -352,6 +352,24 @@ impl ReadonlySession {
     }
 }
 
+/// Serializes as a snapshot of the session data, what [`all`](Self::all)
+/// returns, with each dotted key (`user.name`) nested into objects: for
+/// template engines that take serde values.
+///
+/// ```
+/// # use session_actix::Session;
+/// # let session = Session::detached();
+/// session.put("user.name", "Ada")?;
+/// let json = serde_json::to_value(&*session)?;
+/// assert_eq!(json, serde_json::json!({"user": {"name": "Ada"}}));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+impl Serialize for ReadonlySession {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        crate::flash::nested(&self.all(), s)
+    }
+}
+
 impl Session {
     /// A session for a client that has none yet, backed by no store: for unit
     /// tests of code that takes a `&Session` (see the [type docs](Session)).
