@@ -1,17 +1,19 @@
-//! A form with a required field, using flash messages across redirects.
+//! A form with a required field: flash messages and old input across
+//! redirects, rendered with minijinja, and the form guarded against CSRF.
 //!
 //! ```text
 //! cargo run --example flash_form
-//! # then open http://127.0.0.1:8080/ in a browser, or with curl:
-//! curl -c jar -b jar -L -d 'title=&note=hello' http://127.0.0.1:8080/posts   # form again, error + old input
-//! curl -c jar -b jar -L -d 'title=Hi&note=' http://127.0.0.1:8080/posts      # "Post “Hi” saved."
-//! curl -c jar -b jar http://127.0.0.1:8080/saved                              # no message any more
+//! # then open http://127.0.0.1:8080/ in a browser
 //! ```
+//!
+//! A post without the form's hidden `_csrf` field (from curl, or from
+//! another site) gets 403.
 
 use actix_web::http::header::{ContentType, LOCATION};
 use actix_web::{web, App, HttpResponse, HttpServer};
+use minijinja::Environment;
 use serde::{Deserialize, Serialize};
-use session_actix::{MemoryDriver, Session, SessionMiddleware};
+use session_actix::{templates, CsrfGuard, MemoryDriver, Session, SessionMiddleware};
 
 #[derive(Serialize, Deserialize)]
 struct Post {
@@ -25,38 +27,27 @@ fn redirect(to: &str) -> HttpResponse {
         .finish()
 }
 
-/// Escapes text for HTML element content and attribute values.
-fn esc(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
-
-async fn form(session: Session) -> actix_web::Result<HttpResponse> {
-    let flash = session.flash_messages();
-    let error: Option<String> = flash.get("errors.title")?;
-    let title: String = flash.old("title")?.unwrap_or_default();
-    let note: String = flash.old("note")?.unwrap_or_default();
-    let error = error
-        .map(|e| format!(r#"<p class="error">{}</p>"#, esc(&e)))
-        .unwrap_or_default();
-    let page = format!(
-        r#"<!doctype html><title>New post</title>
-<h1>New post</h1>
-{error}
-<form method="post" action="/posts">
-  <label>Title (required) <input name="title" value="{}"></label>
-  <label>Note <input name="note" value="{}"></label>
-  <button>Save</button>
-</form>"#,
-        esc(&title),
-        esc(&note)
-    );
+/// Renders `name` with the session's template values.
+fn render(
+    env: &Environment<'static>,
+    name: &str,
+    session: &Session,
+) -> actix_web::Result<HttpResponse> {
+    let context = templates::minijinja_context(session)?;
+    let page = env
+        .get_template(name)
+        .and_then(|t| t.render(context))
+        .map_err(actix_web::error::ErrorInternalServerError)?;
     Ok(HttpResponse::Ok()
         .content_type(ContentType::html())
         .body(page))
+}
+
+async fn form(
+    env: web::Data<Environment<'static>>,
+    session: Session,
+) -> actix_web::Result<HttpResponse> {
+    render(&env, "form.html", &session)
 }
 
 async fn create(session: Session, post: web::Form<Post>) -> actix_web::Result<HttpResponse> {
@@ -72,27 +63,22 @@ async fn create(session: Session, post: web::Form<Post>) -> actix_web::Result<Ht
     Ok(redirect("/saved"))
 }
 
-async fn saved(session: Session) -> HttpResponse {
-    let messages: String = session
-        .flash_messages()
-        .messages()
-        .iter()
-        .map(|m| format!(r#"<p class="{:?}">{}</p>"#, m.level, esc(&m.text)))
-        .collect();
-    let body = if messages.is_empty() {
-        "<p>No news.</p>".to_owned()
-    } else {
-        messages
-    };
-    HttpResponse::Ok()
-        .content_type(ContentType::html())
-        .body(format!(
-            "<!doctype html><title>Posts</title>{body}<a href=\"/\">New post</a>"
-        ))
+async fn saved(
+    env: web::Data<Environment<'static>>,
+    session: Session,
+) -> actix_web::Result<HttpResponse> {
+    render(&env, "saved.html", &session)
 }
 
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
+    let mut env = Environment::new();
+    // `.html` names: minijinja escapes every value.
+    env.add_template("form.html", include_str!("flash_form/form.html"))
+        .expect("a valid template");
+    env.add_template("saved.html", include_str!("flash_form/saved.html"))
+        .expect("a valid template");
+    let env = web::Data::new(env);
     let sessions = SessionMiddleware::builder(MemoryDriver::new())
         .secure(false) // plain http on localhost; keep Secure in production
         .build()
@@ -100,6 +86,9 @@ async fn main() -> std::io::Result<()> {
     println!("flash_form on http://127.0.0.1:8080/");
     HttpServer::new(move || {
         App::new()
+            .app_data(env.clone())
+            // The guard reads the session, so it goes inside the session middleware.
+            .wrap(CsrfGuard::new())
             .wrap(sessions.clone())
             .route("/", web::get().to(form))
             .route("/posts", web::post().to(create))
