@@ -2,4 +2,5 @@
 //! application, so that `examples/testbed.rs` and `tests/` serve the same
 //! routes.
 
+pub mod demo;
 pub mod testbed;

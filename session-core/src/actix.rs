@@ -106,6 +106,13 @@ pub fn insert_slot(req: &actix_web::dev::ServiceRequest, slot: Shared) {
     let Some(outer) = extensions.insert(slot) else {
         return;
     };
+    nest_slot(&mut extensions, outer);
+}
+
+/// Keeps an outer middleware's slot when an inner one takes its place (the
+/// rare case of nested session middlewares), off the common path.
+#[cold]
+fn nest_slot(extensions: &mut actix_web::dev::Extensions, outer: Shared) {
     let name = extensions
         .get::<Shared>()
         .and_then(|s| s.source.name())

@@ -44,6 +44,8 @@ impl Drop for Server {
 pub struct Reply {
     /// The status.
     pub status: StatusCode,
+    /// The `Location` of a redirect.
+    pub location: Option<String>,
     /// Whether the response set (or removed) the session cookie.
     pub set_cookie: bool,
     /// The body, as text.
@@ -67,7 +69,9 @@ impl Browser {
     /// A browser whose session cookie is called `name`.
     pub fn with_cookie_name(name: &str) -> Self {
         Self {
+            // Redirects come back as they are, as a test wants to see them.
             client: awc::Client::builder()
+                .disable_redirects()
                 .timeout(Duration::from_secs(60))
                 .finish(),
             jar: BTreeMap::new(),
@@ -106,15 +110,44 @@ impl Browser {
         path: &str,
         json: Option<&str>,
     ) -> Reply {
+        let body = json.map(|b| ("application/json", b.to_owned()));
+        self.request(server, method, path, body, &[]).await
+    }
+
+    /// Posts an url-encoded form, as a browser submits one, with extra
+    /// request headers (such as `Origin`).
+    pub async fn post_form(
+        &mut self,
+        server: &Server,
+        path: &str,
+        fields: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let body = serde_urlencoded::to_string(fields).expect("form fields encode");
+        let body = Some(("application/x-www-form-urlencoded", body));
+        self.request(server, "POST", path, body, headers).await
+    }
+
+    async fn request(
+        &mut self,
+        server: &Server,
+        method: &str,
+        path: &str,
+        body: Option<(&str, String)>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
         let url = format!("{}{}", server.base, path);
         let mut req = self.client.request(method.parse().unwrap(), url);
         if !self.jar.is_empty() {
             req = req.insert_header((COOKIE, self.cookie_header()));
         }
-        let mut res = match json {
-            Some(body) => req
-                .insert_header(("content-type", "application/json"))
-                .send_body(body.to_owned())
+        for (name, value) in headers {
+            req = req.insert_header((*name, *value));
+        }
+        let mut res = match body {
+            Some((content_type, body)) => req
+                .insert_header(("content-type", content_type))
+                .send_body(body)
                 .await
                 .unwrap(),
             None => req.send().await.unwrap(),
@@ -137,6 +170,11 @@ impl Browser {
         let body = res.body().limit(1 << 20).await.unwrap();
         Reply {
             status: res.status(),
+            location: res
+                .headers()
+                .get("location")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
             set_cookie,
             body: String::from_utf8(body.to_vec()).unwrap(),
         }
