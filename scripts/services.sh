@@ -21,6 +21,14 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2
 }
 
+ensure_browser() {
+  # tests/browser.rs drives a headless Chromium through chromedriver.
+  if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then
+    say "Chromium and chromedriver are installed"; return 0
+  fi
+  apt_install chromium chromium-driver
+}
+
 ensure_redis() {
   # The tests also start private servers and a cluster, so the binaries must
   # be here even when a Redis already answers.

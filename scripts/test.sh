@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 ensure_redis
 ensure_postgres
 ensure_mariadb
+ensure_browser
 
 echo "[test] cargo test --workspace --all-features" >&2
 cargo test --workspace --all-features

@@ -4,7 +4,7 @@
 //! parallel increments all count, logout shows its message once and the
 //! account page then redirects.
 //!
-//! (A headless-browser run of the same journey is not in the suite yet.)
+//! `tests/browser.rs` walks the same journey in a headless Chromium.
 
 use session_actix::{MemoryDriver, RedisDriver, SessionMiddleware};
 use session_test_support::http::{Browser, Reply, Server};
