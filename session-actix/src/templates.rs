@@ -137,22 +137,6 @@ mod minijinja {
         })
     }
 
-    fn lookup<'a>(map: &'a Map<String, Json>, path: &str) -> Option<&'a Json> {
-        if let Some(v) = map.get(path) {
-            return Some(v);
-        }
-        let mut parts = path.split('.');
-        let mut current = map.get(parts.next()?)?;
-        for part in parts {
-            current = match current {
-                Json::Object(m) => m.get(part)?,
-                Json::Array(items) => items.get(part.parse::<usize>().ok()?)?,
-                _ => return None,
-            };
-        }
-        Some(current)
-    }
-
     /// `(key)` or `(key, default)`.
     fn key_and_default<'a>(method: &str, args: &'a [Value]) -> Result<(&'a str, Value), Error> {
         match args {
@@ -246,7 +230,10 @@ mod minijinja {
             match method {
                 "get" => {
                     let (path, default) = key_and_default(method, args)?;
-                    Ok(found(lookup(flash.all(), path), default))
+                    Ok(found(
+                        flash.get::<Json>(path).ok().flatten().as_ref(),
+                        default,
+                    ))
                 }
                 "has" => {
                     let (path, _) = key_and_default(method, args)?;
@@ -255,7 +242,10 @@ mod minijinja {
                 "all" => Ok(Value::from_serialize(flash.all())),
                 "old" => {
                     let (field, default) = key_and_default(method, args)?;
-                    Ok(found(lookup(flash.old_input(), field), default))
+                    Ok(found(
+                        flash.old::<Json>(field).ok().flatten().as_ref(),
+                        default,
+                    ))
                 }
                 "messages" => match args {
                     [] => Ok(Value::from_serialize(flash.messages())),
