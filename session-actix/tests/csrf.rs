@@ -27,14 +27,13 @@ async fn login(s: Session) -> actix_web::Result<HttpResponse> {
 
 macro_rules! app {
     ($guard:expr) => {
+        app!($guard, MemoryDriver::new())
+    };
+    ($guard:expr, $driver:expr) => {
         test::init_service(
             App::new()
                 .wrap($guard)
-                .wrap(
-                    SessionMiddleware::builder(MemoryDriver::new())
-                        .build()
-                        .unwrap(),
-                )
+                .wrap(SessionMiddleware::builder($driver).build().unwrap())
                 .route("/page", web::get().to(page))
                 .route("/count", web::get().to(count))
                 .route("/login", web::post().to(login))
@@ -285,5 +284,35 @@ async fn the_origin_check_refuses_other_sites() {
         test::call_service(&app, with(None)).await.status(),
         StatusCode::OK,
         "no Origin: the token decides"
+    );
+}
+
+/// The token is session data, so the cookie driver carries it sealed in the
+/// cookie like the rest, and regenerate rotates it there too.
+#[cfg(feature = "cookie")]
+#[actix_web::test]
+async fn the_cookie_driver_carries_the_token() {
+    use session_actix::{CookieDriver, CookieKey};
+    let app = app!(
+        CsrfGuard::new(),
+        CookieDriver::new("session", CookieKey::generate())
+    );
+    let (cookie, token) = open(&app, None).await;
+    let sent = format!("_csrf={token}");
+    let res = test::call_service(&app, form(request(Method::POST, Some(&cookie)), sent)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let cookie = cookie_of(&res).unwrap_or(cookie);
+
+    let req = request(Method::POST, Some(&cookie))
+        .uri("/login")
+        .insert_header(("X-CSRF-Token", token.clone()));
+    let res = test::call_service(&app, req.to_request()).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let rotated = cookie_of(&res).expect("a new sealed cookie");
+    let req = request(Method::POST, Some(&rotated)).insert_header(("X-CSRF-Token", token));
+    assert_eq!(
+        test::call_service(&app, req.to_request()).await.status(),
+        StatusCode::FORBIDDEN,
+        "rotated with the id"
     );
 }
