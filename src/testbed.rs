@@ -239,8 +239,19 @@ async fn kv_put(
     key: web::Path<String>,
     body: web::Json<Value>,
 ) -> actix_web::Result<HttpResponse> {
-    session.put(key.into_inner(), body.into_inner())?;
-    Ok(HttpResponse::NoContent().finish())
+    stored(session.put(key.into_inner(), body.into_inner()))
+}
+
+/// 204 when the session took the value; 422 with the reason when it
+/// refused it (nested too deep to be read back); the rest is a 500.
+fn stored(put: Result<(), SessionError>) -> actix_web::Result<HttpResponse> {
+    match put {
+        Ok(()) => Ok(HttpResponse::NoContent().finish()),
+        Err(e @ SessionError::TooDeep { .. }) => {
+            Ok(HttpResponse::UnprocessableEntity().body(e.to_string()))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 async fn kv_delete(session: Session, key: web::Path<String>) -> actix_web::Result<HttpResponse> {
@@ -273,8 +284,7 @@ async fn flash(
     key: web::Path<String>,
     body: web::Json<Value>,
 ) -> actix_web::Result<HttpResponse> {
-    session.flash(key.into_inner(), body.into_inner())?;
-    Ok(HttpResponse::NoContent().finish())
+    stored(session.flash(key.into_inner(), body.into_inner()))
 }
 
 async fn flashed(session: Session) -> HttpResponse {

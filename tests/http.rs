@@ -147,6 +147,27 @@ async fn counter_and_key_value_routes(store: &Store) {
         .await;
     assert_eq!(put.status, StatusCode::NO_CONTENT);
     assert_eq!(b.json(&server, "/kv/pref").await["langs"][1], "日本語");
+    // Nested as deep as the session stores: it reads back on every driver.
+    // One level deeper (or the 126 that once locked sessions out) is refused
+    // when it is put, and the session keeps what it had.
+    let nested = |depth: usize| format!("{}1{}", "[".repeat(depth), "]".repeat(depth));
+    let r = b.send(&server, "PUT", "/kv/deep", Some(&nested(64))).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", store.name);
+    let back = b.send(&server, "GET", "/kv/deep", None).await;
+    assert_eq!(back.body, nested(64), "{}", store.name);
+    for depth in [65, 126] {
+        let r = b
+            .send(&server, "PUT", "/kv/deep", Some(&nested(depth)))
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", store.name);
+        assert!(r.body.contains("levels deep"), "{}", r.body);
+    }
+    assert_eq!(
+        b.send(&server, "GET", "/kv/deep", None).await.body,
+        nested(64)
+    );
+    assert_eq!(b.json(&server, "/kv/pref").await["theme"], "dark");
+    b.send(&server, "DELETE", "/kv/deep", None).await;
     let deleted = b.send(&server, "DELETE", "/kv/pref", None).await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT);
     let gone = b.send(&server, "GET", "/kv/pref", None).await;

@@ -146,6 +146,83 @@ async fn cleanup_removes_expired_rows_and_keeps_live_ones(store: &'static str) {
     db.drop_table().await;
 }
 
+/// The lock-out the hardening issue found: a row whose record no longer
+/// decodes must not answer 500 to every request until it expires. It reads as
+/// a fresh session, and a logout removes the row.
+async fn an_unreadable_row_is_a_fresh_session_and_logout_removes_it(store: &'static str) {
+    let db = Db::new(store);
+    let driver = db.driver().await;
+    let server = serve(
+        db.options()
+            .middleware(std::sync::Arc::new(driver))
+            .unwrap(),
+    );
+    let mut b = Browser::new();
+    assert_eq!(b.send(&server, "POST", "/write", None).await.body, "1");
+    let cookie = b.cookie().unwrap().to_owned();
+    let (damage, count) = match store {
+        "mysql" => (
+            format!("UPDATE `{}` SET record = 'not a record'", db.table),
+            format!("SELECT COUNT(*) FROM `{}`", db.table),
+        ),
+        _ => (
+            format!(
+                "UPDATE \"{}\" SET record = CAST('not a record' AS {})",
+                db.table,
+                if store == "postgres" { "BYTEA" } else { "BLOB" }
+            ),
+            format!("SELECT COUNT(*) FROM \"{}\"", db.table),
+        ),
+    };
+    let rows = |sql: String| {
+        let url = db.url.clone();
+        async move {
+            match store {
+                "sqlite" => {
+                    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+                    sqlx::query_scalar::<_, i64>(&sql)
+                        .fetch_optional(&pool)
+                        .await
+                        .unwrap()
+                }
+                "postgres" => {
+                    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+                    sqlx::query_scalar::<_, i64>(&sql)
+                        .fetch_optional(&pool)
+                        .await
+                        .unwrap()
+                }
+                _ => {
+                    let pool = sqlx::MySqlPool::connect(&url).await.unwrap();
+                    sqlx::query_scalar::<_, i64>(&sql)
+                        .fetch_optional(&pool)
+                        .await
+                        .unwrap()
+                }
+            }
+        }
+    };
+    rows(damage).await;
+    let r = b.send(&server, "GET", "/read", None).await;
+    assert_eq!(
+        (r.status.as_u16(), r.body.as_str()),
+        (200, "0"),
+        "{store}: a fresh session, not a 500"
+    );
+    assert_eq!(
+        b.cookie(),
+        Some(cookie.as_str()),
+        "{store}: a read leaves the cookie"
+    );
+    assert_eq!(rows(count.clone()).await, Some(1));
+    let r = b.send(&server, "POST", "/logout", None).await;
+    assert_eq!(r.status.as_u16(), 204, "{store}: logout works");
+    assert_eq!(b.cookie(), None, "{store}: and removes the cookie");
+    assert_eq!(rows(count).await, Some(0), "{store}: and the row");
+    drop(server);
+    db.drop_table().await;
+}
+
 macro_rules! on_every_database {
     ($($check:ident),* $(,)?) => {
         mod sqlite {
@@ -165,7 +242,10 @@ macro_rules! on_every_database {
 
 // The scenarios every driver shares (two servers on one session, parallel
 // increments ...) are in tests/http.rs.
-on_every_database!(cleanup_removes_expired_rows_and_keeps_live_ones);
+on_every_database!(
+    cleanup_removes_expired_rows_and_keeps_live_ones,
+    an_unreadable_row_is_a_fresh_session_and_logout_removes_it,
+);
 
 #[actix_rt::test]
 async fn the_testbed_needs_a_database_url_for_a_sql_store() {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::header::HeaderValue;
 use session_core::__private::CommitGate;
 use session_core::driver::{Clock, ExpiryPolicy, SessionDriver, SystemClock, Timestamp};
 
@@ -36,6 +37,11 @@ pub(crate) struct Config {
     /// Queues this process' parallel saves to one session, so that they are
     /// committed together to a remote driver.
     pub(crate) gate: CommitGate,
+    /// The `Cache-Control` value sent with every response that sets or
+    /// removes the session cookie, unless the handler set one; `None`: none.
+    pub(crate) cache_control: Option<String>,
+    /// `cache_control`, checked and made a header value by `build`.
+    pub(crate) cache_control_header: Option<HeaderValue>,
     /// What follows `name=value` in every `Set-Cookie` but `Max-Age`
     /// (`; HttpOnly; SameSite=Lax; Secure; Path=/`), formatted once by the
     /// cookie crate so each response only appends.
@@ -119,6 +125,7 @@ impl fmt::Debug for Config {
             .field("same_site", &self.same_site)
             .field("browser_session", &self.browser_session)
             .field("policy", &self.policy)
+            .field("cache_control", &self.cache_control)
             .finish_non_exhaustive()
     }
 }
@@ -127,7 +134,8 @@ impl fmt::Debug for Config {
 ///
 /// Defaults: cookie `session`, path `/`, no domain, `Secure`, `HttpOnly`,
 /// `SameSite=Lax`, two hours idle timeout, no absolute timeout, expiry
-/// refreshed at most once a minute, a persistent cookie (with `Max-Age`).
+/// refreshed at most once a minute, a persistent cookie (with `Max-Age`),
+/// and `Cache-Control: no-store` on responses that set or remove it.
 ///
 /// ```
 /// use std::time::Duration;
@@ -173,6 +181,8 @@ impl SessionMiddlewareBuilder {
                 hook: None,
                 clock: Arc::new(SystemClock),
                 gate: CommitGate::default(),
+                cache_control: Some("no-store".to_owned()),
+                cache_control_header: None,
                 attributes: String::new(),
             },
         }
@@ -269,6 +279,27 @@ impl SessionMiddlewareBuilder {
         self
     }
 
+    /// The `Cache-Control` header sent with every response that sets or
+    /// removes the session cookie, unless the handler already set one.
+    /// Default `no-store`, so that no shared cache (a CDN, a proxy) keeps a
+    /// response carrying one user's cookie and hands it to others, as OWASP
+    /// asks. `Some("private")` lets the browser alone cache such responses;
+    /// `None` leaves the header to the app.
+    ///
+    /// ```
+    /// use session_actix::{MemoryDriver, SessionMiddleware};
+    ///
+    /// let sessions = SessionMiddleware::builder(MemoryDriver::new())
+    ///     .cache_control(Some("private, no-cache"))
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = sessions;
+    /// ```
+    pub fn cache_control(mut self, value: Option<&str>) -> Self {
+        self.config.cache_control = value.map(str::to_owned);
+        self
+    }
+
     /// Shapes every session cookie just before it is sent.
     ///
     /// ```
@@ -301,6 +332,13 @@ impl SessionMiddlewareBuilder {
     pub fn build(self) -> Result<SessionMiddleware, ConfigError> {
         let mut config = self.config;
         validate(&config)?;
+        config.cache_control_header = match &config.cache_control {
+            None => None,
+            Some(value) => match HeaderValue::from_str(value) {
+                Ok(header) if !value.trim().is_empty() => Some(header),
+                _ => return Err(ConfigError::CacheControl(value.clone())),
+            },
+        };
         let template = config.base_cookie(String::new()).to_string();
         config.attributes = template[config.cookie_name.len() + 1..].to_owned();
         Ok(SessionMiddleware::from_config(config))

@@ -48,6 +48,9 @@ pub enum ConfigError {
         /// The middleware's cookie name.
         middleware: String,
     },
+    /// The `Cache-Control` value is empty or not a valid header value.
+    #[error("the Cache-Control value {0:?} is empty or not a valid header value: give one such as `no-store` or `private`, or none to send no header")]
+    CacheControl(String),
     /// A `__Host-` cookie must be Secure, have Path `/` and no Domain;
     /// browsers drop it otherwise.
     #[error("a cookie named `__Host-...` must be Secure, with path `/` and no domain: {0}")]

@@ -1,19 +1,20 @@
 //! The middleware: finds the session cookie, leaves a lazy handle in the
 //! request, and commits after the handler.
 
+use std::any::Any;
 use std::future::{ready, Future, Ready};
 use std::pin::Pin;
-use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
-use actix_web::http::header::{HeaderValue, SET_COOKIE};
-use actix_web::HttpResponse;
+use actix_web::http::header::{HeaderValue, CACHE_CONTROL, SET_COOKIE};
+use actix_web::{HttpMessage, HttpResponse};
 use futures_util::future::LocalBoxFuture;
 use session_core::__private::{
-    insert_slot, prepare_commit, CookieAction, Loading, PendingCommit, Slot, Source,
+    insert_slot, prepare_commit, take_slot, CookieAction, Loading, PendingCommit, Slot, SlotKey,
+    Source,
 };
 use session_core::driver::SessionDriver;
 
@@ -97,9 +98,11 @@ where
     type Future = Ready<Result<Self::Transform, Self::InitError>>;
 
     fn new_transform(&self, service: S) -> Self::Future {
+        let source: Arc<dyn Source> = Arc::clone(&self.config) as _;
         ready(Ok(SessionService {
             service,
-            config: Arc::clone(&self.config),
+            key: SlotKey::of(&source),
+            source,
         }))
     }
 }
@@ -107,25 +110,32 @@ where
 /// The per-worker service made by [`SessionMiddleware`].
 pub struct SessionService<S> {
     service: S,
-    config: Arc<Config>,
+    /// The middleware's [`Config`], as the request's session slot sees it.
+    source: Arc<dyn Source>,
+    key: SlotKey,
 }
 
-/// The middleware's settings, as the request's session slot sees them.
-pub(crate) struct Shared(Arc<Config>);
-
-impl Source for Shared {
+impl Source for Config {
     fn name(&self) -> Option<&str> {
-        self.0.name.as_deref()
+        self.name.as_deref()
     }
 
     fn loading(&self) -> Loading<'_> {
         Loading {
-            driver: self.0.driver.as_ref(),
-            cookie_name: &self.0.cookie_name,
-            policy: self.0.policy,
-            now: self.0.now(),
+            driver: self.driver.as_ref(),
+            cookie_name: &self.cookie_name,
+            policy: self.policy,
+            now: self.now(),
         }
     }
+}
+
+/// The config a slot was made from: the [`Config`] that
+/// [`SessionService::call`] put in it.
+fn config_of(slot: &Slot) -> &Config {
+    (slot.source() as &dyn Any)
+        .downcast_ref::<Config>()
+        .expect("a session slot is made from a middleware Config")
 }
 
 impl<S, B> Service<ServiceRequest> for SessionService<S>
@@ -140,12 +150,11 @@ where
     actix_service::forward_ready!(service);
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
-        let slot = Rc::new(Slot::new(Shared(Arc::clone(&self.config))));
-        insert_slot(&req, Rc::clone(&slot) as Rc<Slot<dyn Source>>);
+        insert_slot(&req, Arc::clone(&self.source));
         SessionFuture {
             state: State::Handler {
                 fut: self.service.call(req),
-                slot: Some(slot),
+                key: self.key,
             },
         }
     }
@@ -170,7 +179,8 @@ pin_project_lite::pin_project! {
         Handler {
             #[pin]
             fut: F,
-            slot: Option<Rc<Slot<Shared>>>,
+            // Which slot in the request is ours.
+            key: SlotKey,
         },
         // The handler used the session; committing it.
         Commit {
@@ -188,17 +198,12 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut state = self.project().state;
-        let (res, slot) = match state.as_mut().project() {
-            StateProj::Handler { fut, slot } => {
-                let res = ready!(fut.poll(cx))?;
-                let slot = slot
-                    .take()
-                    .expect("SessionFuture polled after it completed");
-                (res, slot)
-            }
+        let (res, key) = match state.as_mut().project() {
+            StateProj::Handler { fut, key } => (ready!(fut.poll(cx))?, *key),
             StateProj::Commit { fut } => return fut.as_mut().poll(cx),
         };
-        let Some(session) = slot.session.get() else {
+        let slot = take_slot(&mut res.request().extensions_mut(), key);
+        let Some(slot) = slot.filter(|s| s.loaded().is_some()) else {
             // No handler used the session: nothing to do, no store call.
             return Poll::Ready(Ok(res.map_into_left_body()));
         };
@@ -206,7 +211,8 @@ where
             tracing::debug!("handler answered a server error; session changes are not committed");
             return Poll::Ready(Ok(res.map_into_left_body()));
         }
-        let Some(pending) = prepare_commit(session, slot.source.0.now()) else {
+        let session = slot.loaded().expect("checked above");
+        let Some(pending) = prepare_commit(session, config_of(&slot).now()) else {
             // Nothing to store (an unchanged read): no commit to set up.
             return Poll::Ready(Ok(res.map_into_left_body()));
         };
@@ -222,22 +228,22 @@ where
 /// Commits the request's session and puts the cookie on the response, or
 /// turns it into an opaque 500 if the store fails.
 async fn commit<B>(
-    slot: Rc<Slot<Shared>>,
+    slot: Slot,
     pending: PendingCommit,
     mut res: ServiceResponse<B>,
 ) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
-    let config = &slot.source.0;
+    let config = config_of(&slot);
     match pending
         .run(config.driver.as_ref(), Some(&config.gate))
         .await
     {
         Ok(CookieAction::Keep) => {}
         Ok(CookieAction::Set { value, expires_at }) => {
-            append_cookie(&mut res, &config.set_cookie(value, expires_at));
+            append_cookie(&mut res, config, &config.set_cookie(value, expires_at));
         }
         Ok(CookieAction::Remove) => {
-            if slot.had_cookie.get() {
-                append_cookie(&mut res, &config.removal_cookie().to_string());
+            if slot.had_cookie() {
+                append_cookie(&mut res, config, &config.removal_cookie().to_string());
             }
         }
         Err(e) => {
@@ -250,10 +256,19 @@ async fn commit<B>(
     Ok(res.map_into_left_body())
 }
 
-fn append_cookie<B>(res: &mut ServiceResponse<B>, cookie: &str) {
+/// Adds a `Set-Cookie` header, and the configured `Cache-Control` unless
+/// the handler chose one: a response that carries a session cookie must not
+/// be kept by a shared cache.
+fn append_cookie<B>(res: &mut ServiceResponse<B>, config: &Config, cookie: &str) {
     match HeaderValue::from_str(cookie) {
         Ok(value) => {
-            res.headers_mut().append(SET_COOKIE, value);
+            let headers = res.headers_mut();
+            headers.append(SET_COOKIE, value);
+            if let Some(cache_control) = &config.cache_control_header {
+                if !headers.contains_key(CACHE_CONTROL) {
+                    headers.insert(CACHE_CONTROL, cache_control.clone());
+                }
+            }
         }
         // The hook may have put something unsendable in the cookie.
         Err(_) => {

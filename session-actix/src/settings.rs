@@ -121,6 +121,10 @@ settings! {
         /// A cookie without `Max-Age`, dropped when the browser closes
         /// ([`SessionMiddlewareBuilder::browser_session`]).
         browser_session: bool => |b, v| b.browser_session(v),
+        /// The `Cache-Control` header sent with responses that set or remove
+        /// the cookie ([`SessionMiddlewareBuilder::cache_control`]); the
+        /// empty string sends none.
+        cache_control: String => |b, v| b.cache_control(Some(v.as_str()).filter(|v| !v.is_empty())),
     }
 }
 
@@ -189,6 +193,7 @@ fn variable_of(error: &ConfigError) -> &'static str {
         ConfigError::Timeout { .. } => "SESSION_IDLE_TIMEOUT_SECS",
         ConfigError::RefreshInterval { .. } => "SESSION_REFRESH_AFTER_SECS",
         ConfigError::NeedsSecure(_) => "SESSION_SECURE",
+        ConfigError::CacheControl(_) => "SESSION_CACHE_CONTROL",
         ConfigError::CookieName(_)
         | ConfigError::DriverCookieName { .. }
         | ConfigError::HostPrefix(_) => "SESSION_COOKIE_NAME",

@@ -6,7 +6,7 @@ use std::time::Duration;
 use actix_web::body::MessageBody;
 use actix_web::cookie::SameSite;
 use actix_web::dev::{Service, ServiceResponse};
-use actix_web::http::header::{COOKIE, SET_COOKIE};
+use actix_web::http::header::{CACHE_CONTROL, COOKIE, SET_COOKIE};
 use actix_web::http::StatusCode;
 use actix_web::{test, web, App, HttpRequest, HttpResponse};
 use session_actix::driver::{ManualClock, Timestamp};
@@ -169,6 +169,66 @@ async fn configured_cookie_attributes_and_hook_are_sent() {
     );
 }
 
+async fn write_cached(s: Session) -> actix_web::Result<HttpResponse> {
+    s.increment("n", 1)?;
+    Ok(HttpResponse::Ok()
+        .insert_header((CACHE_CONTROL, "private, max-age=60"))
+        .finish())
+}
+
+/// The `Cache-Control` header of a response, if any.
+fn cache_control<B>(res: &ServiceResponse<B>) -> Option<String> {
+    res.headers()
+        .get(CACHE_CONTROL)
+        .map(|v| v.to_str().unwrap().to_owned())
+}
+
+#[actix_web::test]
+async fn responses_that_carry_the_cookie_are_not_for_shared_caches() {
+    let d = Forward::memory();
+    let app = test::init_service(
+        App::new()
+            .wrap(builder(&d).build().unwrap())
+            .configure(routes)
+            .route("/write-cached", web::post().to(write_cached)),
+    )
+    .await;
+    // Setting the cookie (a new session, a write), and removing it.
+    let res = test::call_service(&app, req("POST", "/write", None).to_request()).await;
+    let id = cookie_value(&res).unwrap();
+    assert_eq!(cache_control(&res).as_deref(), Some("no-store"));
+    let res = test::call_service(&app, req("POST", "/write", Some(&id)).to_request()).await;
+    assert_eq!(cache_control(&res).as_deref(), Some("no-store"));
+    // No cookie on the response: the header is the app's business.
+    for (m, p) in [("GET", "/read"), ("GET", "/untouched")] {
+        let res = test::call_service(&app, req(m, p, Some(&id)).to_request()).await;
+        assert!(set_cookies(&res).is_empty());
+        assert_eq!(cache_control(&res), None, "{p}");
+    }
+    // A handler's own choice stands.
+    let res = test::call_service(&app, req("POST", "/write-cached", Some(&id)).to_request()).await;
+    assert!(!set_cookies(&res).is_empty());
+    assert_eq!(cache_control(&res).as_deref(), Some("private, max-age=60"));
+    let res = test::call_service(&app, req("POST", "/destroy", Some(&id)).to_request()).await;
+    assert!(set_cookies(&res)[0].contains("Max-Age=0"));
+    assert_eq!(cache_control(&res).as_deref(), Some("no-store"));
+
+    // Configurable, or off.
+    let app = app!(builder(&d).cache_control(Some("private")).build().unwrap());
+    let res = test::call_service(&app, req("POST", "/write", None).to_request()).await;
+    assert_eq!(cache_control(&res).as_deref(), Some("private"));
+    let app = app!(builder(&d).cache_control(None).build().unwrap());
+    let res = test::call_service(&app, req("POST", "/write", None).to_request()).await;
+    assert!(!set_cookies(&res).is_empty());
+    assert_eq!(cache_control(&res), None);
+    for bad in ["", "no-store\r\nx: y"] {
+        assert!(matches!(
+            builder(&d).cache_control(Some(bad)).build(),
+            Err(session_actix::ConfigError::CacheControl(_))
+        ));
+    }
+}
+
 #[actix_web::test]
 async fn untouched_request_costs_no_store_call_and_no_cookie() {
     let d = Forward::memory();
@@ -207,6 +267,45 @@ async fn reads_cost_one_load_and_write_nothing() {
         before + 1,
         "exactly one store call: the load"
     );
+}
+
+async fn three_handles(
+    a: Session,
+    b: ReadonlySession,
+    req: HttpRequest,
+) -> actix_web::Result<String> {
+    let c = req.session().await?;
+    let n = a.increment("n", 1)?;
+    Ok(format!(
+        "{n} {} {}",
+        b.get_or::<i64>("n", 0)?,
+        c.get_or::<i64>("n", 0)?
+    ))
+}
+
+#[actix_web::test]
+async fn extractors_that_ask_during_a_slow_load_share_it() {
+    let d = Forward::memory();
+    let app = test::init_service(
+        App::new()
+            .wrap(builder(&d).build().unwrap())
+            .route("/write", web::post().to(write))
+            .route("/three", web::post().to(three_handles)),
+    )
+    .await;
+    let res = test::call_service(&app, req("POST", "/write", None).to_request()).await;
+    let id = cookie_value(&res).unwrap();
+    // The first extractor's read is still in flight when the second asks.
+    d.delay(&[Op::Load], Duration::from_millis(50));
+    let loads = d.calls(Op::Load);
+    let res = test::call_service(&app, req("POST", "/three", Some(&id)).to_request()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        body(res).await,
+        "2 2 2",
+        "the three handles are one session"
+    );
+    assert_eq!(d.calls(Op::Load), loads + 1, "one store read for all three");
 }
 
 #[actix_web::test]

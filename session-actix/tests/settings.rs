@@ -173,6 +173,8 @@ async fn errors_name_the_environment_variable() {
     assert!(e.to_string().contains("SESSION_SECURE"), "{e}");
     let e = env_error(&[("SESSION_SAME_SITE", "sideways")]).await;
     assert!(e.to_string().contains("SESSION_SAME_SITE"), "{e}");
+    let e = env_error(&[("SESSION_CACHE_CONTROL", "no-store\u{1}")]).await;
+    assert!(e.to_string().starts_with("SESSION_CACHE_CONTROL: "), "{e}");
     let e = env_error(&[("SESSION_DRIVER", "file")]).await;
     assert!(
         e.to_string().contains("SESSION_DIR") || e.to_string().contains("`file` cargo feature"),

@@ -13,18 +13,18 @@
 //! the first extractor that asks for the session loads it (one store read),
 //! later ones share it.
 
-use std::cell::Cell;
+use std::any::Any;
 use std::fmt;
 use std::marker::PhantomData;
 use std::ops::Deref;
-use std::rc::Rc;
+use std::sync::Arc;
+use std::task::{Poll, Waker};
 
-use actix_web::dev::Payload;
+use actix_web::dev::{Extensions, Payload};
 use actix_web::http::header::{HeaderMap, COOKIE};
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use futures_util::future::LocalBoxFuture;
-use tokio::sync::OnceCell;
 
 use crate::driver::SessionDriver;
 use crate::error::SessionError;
@@ -45,7 +45,7 @@ impl ResponseError for SessionError {
 }
 
 /// Where a slot's session comes from: the middleware's settings.
-pub trait Source: 'static {
+pub trait Source: Any {
     /// The middleware's name; `None` for the default one.
     fn name(&self) -> Option<&str>;
     /// What loading the session needs, in one call.
@@ -64,129 +64,266 @@ pub struct Loading<'a> {
     pub now: Timestamp,
 }
 
-/// One middleware's session in one request: loaded on first use.
-pub struct Slot<S: ?Sized> {
+/// One middleware's session in one request, kept by value in the request's
+/// extensions (one allocation, the extensions' own): the middleware puts it
+/// there before the handler and takes it back after; the first extractor
+/// that asks for the session loads it (one store read), later ones share it.
+pub struct Slot {
+    source: Arc<dyn Source>,
     /// Whether the request carried this middleware's cookie (so that a
     /// removal cookie is worth sending).
-    pub had_cookie: Cell<bool>,
-    /// The session, once a handler asked for it.
-    pub session: OnceCell<ReadonlySession>,
-    /// The middleware's settings.
-    pub source: S,
+    had_cookie: bool,
+    session: Option<ReadonlySession>,
+    /// Set while an extractor loads the session; others that ask meanwhile
+    /// wait for it, registered here.
+    loading: bool,
+    waiting: Vec<Waker>,
+    /// Whether the slot of a middleware further out waits in [`Slots`]
+    /// behind this one (the rare case of nested session middlewares).
+    nested: bool,
 }
 
-impl<S> Slot<S> {
-    /// A slot with nothing loaded.
-    pub fn new(source: S) -> Self {
-        Self {
-            had_cookie: Cell::new(false),
-            session: OnceCell::new(),
-            source,
+impl Slot {
+    /// The middleware's settings.
+    pub fn source(&self) -> &dyn Source {
+        &*self.source
+    }
+
+    /// The session, if a handler asked for it.
+    pub fn loaded(&self) -> Option<&ReadonlySession> {
+        self.session.as_ref()
+    }
+
+    /// Whether the request carried this middleware's cookie.
+    pub fn had_cookie(&self) -> bool {
+        self.had_cookie
+    }
+
+    fn named(&self, name: Option<&str>) -> bool {
+        self.source.name() == name
+    }
+}
+
+/// The slots of the session middlewares further out than the innermost one,
+/// when several wrap a request, innermost last.
+#[derive(Default)]
+struct Slots(Vec<Slot>);
+
+/// Puts a slot for the middleware with these settings in the request. A
+/// slot already there (a middleware further out) moves behind it, into
+/// [`Slots`], until [`take_slot`] gives it its place back.
+#[inline]
+pub fn insert_slot(req: &actix_web::dev::ServiceRequest, source: Arc<dyn Source>) {
+    let mut extensions = req.extensions_mut();
+    let slot = Slot {
+        source,
+        had_cookie: false,
+        session: None,
+        loading: false,
+        waiting: Vec::new(),
+        nested: false,
+    };
+    if let Some(outer) = extensions.insert(slot) {
+        nest_slot(&mut extensions, outer);
+    }
+}
+
+#[cold]
+fn nest_slot(extensions: &mut Extensions, outer: Slot) {
+    let mut rest = extensions.remove::<Slots>().unwrap_or_default();
+    if let Some(inner) = extensions.get_mut::<Slot>() {
+        inner.nested = true;
+        if inner.named(outer.source.name()) {
+            tracing::debug!(
+                name = outer.source.name().unwrap_or("(default)"),
+                "two session middlewares of the same name wrap this route; the inner one serves it"
+            );
+        }
+    }
+    rest.0.push(outer);
+    extensions.insert(rest);
+}
+
+/// Which middleware a slot belongs to: the address of its settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SlotKey(usize);
+
+impl SlotKey {
+    /// The key of the middleware with these settings.
+    pub fn of(source: &Arc<dyn Source>) -> Self {
+        Self(Arc::as_ptr(source).cast::<()>() as usize)
+    }
+}
+
+impl Slot {
+    fn key(&self) -> SlotKey {
+        SlotKey::of(&self.source)
+    }
+}
+
+/// Takes back, after the handler, the slot that the middleware `key` put in
+/// the request; `None` if it is gone (something else took it).
+#[inline]
+pub fn take_slot(extensions: &mut Extensions, key: SlotKey) -> Option<Slot> {
+    let slot = extensions.remove::<Slot>()?;
+    if slot.nested || slot.key() != key {
+        return untangle_slot(extensions, slot, key);
+    }
+    Some(slot)
+}
+
+/// [`take_slot`] with middlewares nested: gives the next slot out its place
+/// back, or finds ours behind a slot that was not taken back (an inner
+/// middleware whose handler failed, turned into a response further out).
+#[cold]
+fn untangle_slot(extensions: &mut Extensions, first: Slot, key: SlotKey) -> Option<Slot> {
+    let mut rest = extensions.remove::<Slots>().unwrap_or_default();
+    let mut mine = None;
+    for slot in std::iter::once(first).chain(std::mem::take(&mut rest.0).into_iter().rev()) {
+        if mine.is_none() && slot.key() == key {
+            mine = Some(slot);
+        } else {
+            rest.0.insert(0, slot);
+        }
+    }
+    // The innermost left serves the handlers again.
+    if let Some(mut inner) = rest.0.pop() {
+        inner.nested = !rest.0.is_empty();
+        extensions.insert(inner);
+    }
+    if !rest.0.is_empty() {
+        extensions.insert(rest);
+    }
+    mine
+}
+
+/// The slot of the middleware called `name`: the innermost of that name.
+fn find_slot<'e>(extensions: &'e mut Extensions, name: Option<&str>) -> Option<&'e mut Slot> {
+    let inner = extensions.get::<Slot>()?;
+    if inner.named(name) {
+        return extensions.get_mut::<Slot>();
+    }
+    extensions
+        .get_mut::<Slots>()?
+        .0
+        .iter_mut()
+        .rev()
+        .find(|s| s.named(name))
+}
+
+fn missing_middleware(req: &HttpRequest, name: Option<&str>) -> SessionError {
+    let error = SessionError::MissingMiddleware {
+        name: name.map(str::to_owned),
+    };
+    tracing::error!(path = req.path(), %error, "a handler asked for a session that no middleware provides");
+    error
+}
+
+/// Ends a load, finished or abandoned (a store error, or the extractor's
+/// future dropped mid-read): stores the session if there is one, and wakes
+/// the extractors that waited, which find it or load it again.
+struct EndLoad<'r> {
+    req: &'r HttpRequest,
+    name: Option<&'r str>,
+    loaded: Option<(ReadonlySession, bool)>,
+}
+
+impl Drop for EndLoad<'_> {
+    fn drop(&mut self) {
+        let mut extensions = self.req.extensions_mut();
+        let Some(slot) = find_slot(&mut extensions, self.name) else {
+            return;
+        };
+        slot.loading = false;
+        if let Some((session, had_cookie)) = self.loaded.take() {
+            slot.session = Some(session);
+            slot.had_cookie = had_cookie;
+        }
+        if !slot.waiting.is_empty() {
+            wake_all(std::mem::take(&mut slot.waiting));
         }
     }
 }
 
-/// A request's slots, in its extensions: the innermost middleware's as an
-/// `Rc<Slot<dyn Source>>` (so that a route with one middleware, the common
-/// case, pays for one entry), the ones further out, if any, in a [`Slots`].
-type Shared = Rc<Slot<dyn Source>>;
-
-/// The slots of the session middlewares further out than the innermost one,
-/// when several wrap a request.
-#[derive(Default)]
-pub(crate) struct Slots(Vec<Shared>);
-
-/// Puts `slot` in the request, beside the slots of middlewares further out.
-/// A slot of the same name as one further out replaces it: the innermost
-/// middleware of a name serves the handler, and the outer one, never loaded,
-/// commits nothing.
-#[inline]
-pub fn insert_slot(req: &actix_web::dev::ServiceRequest, slot: Shared) {
-    let mut extensions = req.extensions_mut();
-    let Some(outer) = extensions.insert(slot) else {
-        return;
-    };
-    nest_slot(&mut extensions, outer);
-}
-
-/// Keeps an outer middleware's slot when an inner one takes its place (the
-/// rare case of nested session middlewares), off the common path.
 #[cold]
-fn nest_slot(extensions: &mut actix_web::dev::Extensions, outer: Shared) {
-    let name = extensions
-        .get::<Shared>()
-        .and_then(|s| s.source.name())
-        .map(str::to_owned);
-    let mut rest = extensions.remove::<Slots>().unwrap_or_default();
-    rest.0.push(outer);
-    rest.0.retain(|s| {
-        let same = s.source.name() == name.as_deref();
-        if same {
-            tracing::debug!(
-                name = name.as_deref().unwrap_or("(default)"),
-                "two session middlewares of the same name wrap this route; the inner one serves it"
-            );
-        }
-        !same
-    });
-    extensions.insert(rest);
-}
-
-fn find_slot(req: &HttpRequest, name: Option<&str>) -> Result<Shared, SessionError> {
-    let extensions = req.extensions();
-    let found = match extensions.get::<Shared>() {
-        Some(inner) if inner.source.name() == name => Some(Rc::clone(inner)),
-        Some(_) => extensions
-            .get::<Slots>()
-            .and_then(|rest| rest.0.iter().find(|s| s.source.name() == name).cloned()),
-        None => None,
-    };
-    found.ok_or_else(|| {
-        let error = SessionError::MissingMiddleware {
-            name: name.map(str::to_owned),
-        };
-        tracing::error!(path = req.path(), %error, "a handler asked for a session that no middleware provides");
-        error
-    })
-}
-
-impl Slot<dyn Source> {
-    /// The session, loaded on first use: one store read per request at most.
-    async fn load(&self, headers: &HeaderMap) -> Result<&ReadonlySession, SessionError> {
-        self.session
-            .get_or_try_init(|| async {
-                let Loading { driver, cookie_name, policy, now } = self.source.loading();
-                let cookie = find_cookie(headers, cookie_name);
-                self.had_cookie.set(cookie.is_some());
-                let loaded = lifecycle::load(driver, cookie, policy, now).await;
-                match loaded {
-                    Ok((session, rejected)) => {
-                        match rejected {
-                            Some(Rejected::Invalid(reason)) => {
-                                tracing::warn!(driver = driver.name(), reason, "rejected a session cookie; starting a fresh session");
-                            }
-                            Some(Rejected::Unknown) => {
-                                tracing::warn!(driver = driver.name(), "session cookie names no live session (unknown or expired); starting a fresh session");
-                            }
-                            None => {}
-                        }
-                        Ok(session)
-                    }
-                    Err(e) => {
-                        tracing::error!(driver = driver.name(), error = %e, "loading the session failed");
-                        Err(SessionError::Store(e))
-                    }
-                }
-            })
-            .await
+fn wake_all(waiting: Vec<Waker>) {
+    for waker in waiting {
+        waker.wake();
     }
 }
 
 /// Loads the session of the middleware called `name` (`None`: the default
-/// one) for `req`: what every extractor and `SessionExt` call comes down to.
+/// one) for `req`, on first use: one store read per request at most. What
+/// every extractor and `SessionExt` call comes down to.
+///
+/// A request is served on one thread, so a flag in the slot does what an
+/// async once-cell would (without its semaphore): the first extractor
+/// loads, any other that asks meanwhile waits for it.
 async fn load(req: HttpRequest, name: Option<&str>) -> Result<ReadonlySession, SessionError> {
-    let slot = find_slot(&req, name)?;
-    slot.load(req.headers()).await.cloned()
+    let source = loop {
+        {
+            let mut extensions = req.extensions_mut();
+            let slot =
+                find_slot(&mut extensions, name).ok_or_else(|| missing_middleware(&req, name))?;
+            if let Some(session) = &slot.session {
+                return Ok(session.clone());
+            }
+            if !slot.loading {
+                slot.loading = true;
+                break Arc::clone(&slot.source);
+            }
+        }
+        std::future::poll_fn(|cx| {
+            let mut extensions = req.extensions_mut();
+            match find_slot(&mut extensions, name) {
+                Some(slot) if slot.loading => {
+                    slot.waiting.push(cx.waker().clone());
+                    Poll::Pending
+                }
+                _ => Poll::Ready(()),
+            }
+        })
+        .await;
+    };
+    let mut end = EndLoad {
+        req: &req,
+        name,
+        loaded: None,
+    };
+    let Loading {
+        driver,
+        cookie_name,
+        policy,
+        now,
+    } = source.loading();
+    let cookie = find_cookie(req.headers(), cookie_name);
+    let session = match lifecycle::load(driver, cookie, policy, now).await {
+        Ok((session, rejected)) => {
+            match rejected {
+                Some(Rejected::Invalid(reason)) => {
+                    tracing::warn!(
+                        driver = driver.name(),
+                        reason,
+                        "rejected a session cookie; starting a fresh session"
+                    );
+                }
+                Some(Rejected::Unknown) => {
+                    tracing::warn!(driver = driver.name(), "session cookie names no live session (unknown or expired); starting a fresh session");
+                }
+                Some(Rejected::Unreadable) => {
+                    tracing::warn!(driver = driver.name(), "the stored session record does not decode; starting a fresh session (a write, regenerate or destroy removes the record)");
+                }
+                None => {}
+            }
+            session
+        }
+        Err(e) => {
+            tracing::error!(driver = driver.name(), error = %e, "loading the session failed");
+            return Err(SessionError::Store(e));
+        }
+    };
+    end.loaded = Some((session.clone(), cookie.is_some()));
+    Ok(session)
 }
 
 /// The value of the first cookie called `name` in the request's `Cookie`

@@ -54,6 +54,11 @@ pub enum Update {
 /// # Contract
 ///
 /// - `load` never returns a record whose `expires_at` is not after `now`.
+/// - `load` answers [`DriverError::Corrupt`] for a stored record that does
+///   not decode. The engine gives the client a fresh session with a warning
+///   (never a 500), and `destroy`s the record when that session is
+///   destroyed, regenerated or written, so a damaged record cannot lock a
+///   user out. Every other error is a store failure: an opaque 500.
 /// - `create` fails with [`DriverError::AlreadyExists`] when the id is taken;
 ///   it never overwrites.
 /// - `update` replaces the record only if the stored version equals
@@ -110,7 +115,8 @@ pub trait SessionDriver: Send + Sync + fmt::Debug + 'static {
     }
 
     /// Reads the live record for `id`, or `None` if there is none or it has
-    /// expired at `now`.
+    /// expired at `now`; [`DriverError::Corrupt`] if the stored record does
+    /// not decode.
     async fn load(&self, id: &SessionId, now: Timestamp) -> Result<Option<Record>, DriverError>;
 
     /// Stores a new record under `id`; fails with

@@ -72,6 +72,17 @@ pub enum SessionError {
         /// The key given.
         key: String,
     },
+    /// The value for `key` nests arrays and objects inside one another more
+    /// than `limit` levels deep. Every store reads records back through a
+    /// decoder with a nesting limit, so such a value is refused when it is
+    /// put, and the session keeps what it had. Flatten the value.
+    #[error("the value for session key {key:?} nests arrays and objects more than {limit} levels deep; the session refuses it so that it can always be read back, flatten it")]
+    TooDeep {
+        /// The key being written.
+        key: String,
+        /// The deepest nesting the session stores.
+        limit: usize,
+    },
     /// The operating system's random source failed, so no CSRF token could
     /// be made.
     #[error("the OS random source failed; no CSRF token can be made")]

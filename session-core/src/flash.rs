@@ -37,7 +37,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::SessionError;
-use crate::session::{to_json, ReadonlySession, Session, Status};
+use crate::session::{check_depth, to_json, ReadonlySession, Session, Status};
 
 /// The flash key under which the level messages are kept, as a list.
 pub(crate) const LEVEL_MESSAGES_KEY: &str = "_messages";
@@ -304,7 +304,12 @@ fn insert_path(out: &mut Map<String, Value>, path: &str, value: Value) -> bool {
 /// The top-level fields of `input` as a JSON object.
 fn object_of(input: impl Serialize) -> Result<Map<String, Value>, SessionError> {
     match serde_json::to_value(input) {
-        Ok(Value::Object(map)) => Ok(map),
+        Ok(Value::Object(map)) => {
+            for (key, value) in &map {
+                check_depth(key, value)?;
+            }
+            Ok(map)
+        }
         Ok(_) => Err(SessionError::NotAnObject),
         Err(source) => Err(SessionError::Serialize {
             key: "(flash input)".to_owned(),

@@ -86,7 +86,9 @@ mod test_fixtures;
 #[doc(hidden)]
 pub mod __private {
     #[cfg(feature = "actix")]
-    pub use crate::actix::{insert_slot, load_as, Handle, Loading, Slot, Source};
+    pub use crate::actix::{
+        insert_slot, load_as, take_slot, Handle, Loading, Slot, SlotKey, Source,
+    };
     pub use crate::gate::CommitGate;
     pub use crate::lifecycle::{load, prepare_commit, CookieAction, PendingCommit, Rejected};
 }

@@ -44,6 +44,10 @@ pub enum Rejected {
     /// A well-formed id that the store does not know, or that expired. It is
     /// never adopted.
     Unknown,
+    /// The store holds a record under the id that does not decode (damaged,
+    /// or not written by this library). The request gets a fresh session; a
+    /// destroy, a regenerate or any write removes the record.
+    Unreadable,
 }
 
 /// Loads the session a request's cookie points to.
@@ -61,6 +65,7 @@ pub async fn load(
     let Some(value) = cookie else {
         return Ok((ReadonlySession::from_state(State::new_empty(policy)), None));
     };
+    let mut unreadable = None;
     let (stored, rejected) = match driver.read_cookie(value, now) {
         CookieRead::Invalid(reason) => (None, Some(Rejected::Invalid(reason))),
         CookieRead::Inline { id, record, reseal } => {
@@ -75,8 +80,8 @@ pub async fn load(
                 (None, Some(Rejected::Unknown))
             }
         }
-        CookieRead::Reference(id) => match driver.load(&id, now).await? {
-            Some(record) if policy.is_live(&record, now) => {
+        CookieRead::Reference(id) => match driver.load(&id, now).await {
+            Ok(Some(record)) if policy.is_live(&record, now) => {
                 let stored = Stored {
                     id,
                     inline: false,
@@ -84,7 +89,12 @@ pub async fn load(
                 };
                 (Some((stored, false)), None)
             }
-            _ => (None, Some(Rejected::Unknown)),
+            Ok(_) => (None, Some(Rejected::Unknown)),
+            Err(DriverError::Corrupt(_)) => {
+                unreadable = Some(id);
+                (None, Some(Rejected::Unreadable))
+            }
+            Err(e) => return Err(e),
         },
     };
     let state = match stored {
@@ -93,7 +103,11 @@ pub async fn load(
             state.reseal = reseal;
             state
         }
-        None => State::new_empty(policy),
+        None => {
+            let mut state = State::new_empty(policy);
+            state.unreadable = unreadable;
+            state
+        }
     };
     Ok((ReadonlySession::from_state(state), rejected))
 }
@@ -164,17 +178,25 @@ pub fn prepare_commit(session: &ReadonlySession, now: Timestamp) -> Option<Pendi
         }
     }
     // The handler is done with the state: move, do not copy, the record.
-    let step = match state.stored.take() {
-        Some(stored) if state.destroy_stored && log.is_empty() => Step::Destroy(stored),
-        Some(stored) if state.destroy_stored => Step::Create {
-            replaces: Some(stored),
+    let step = match (state.stored.take(), state.unreadable.take()) {
+        (Some(stored), _) if state.destroy_stored && log.is_empty() => Step::Destroy(stored.id),
+        (Some(stored), _) if state.destroy_stored => Step::Create {
+            replaces: Some(stored.id),
         },
-        Some(stored) if state.regenerate => Step::Regenerate(stored),
-        Some(stored) if !log.is_empty() => Step::Save(stored),
+        (Some(stored), _) if state.regenerate => Step::Regenerate(stored),
+        (Some(stored), _) if !log.is_empty() => Step::Save(stored),
         // Unchanged, and the check above found a refresh (or reseal) due.
-        Some(stored) => Step::Touch(stored),
-        None if log.is_empty() => return None,
-        None => Step::Create { replaces: None },
+        (Some(stored), _) => Step::Touch(stored),
+        // An unreadable record goes on a destroy, a regenerate or a write;
+        // a read leaves it (and the cookie) alone.
+        (None, Some(old)) if log.is_empty() && (state.destroy_stored || state.regenerate) => {
+            Step::Destroy(old)
+        }
+        (None, Some(old)) if !log.is_empty() => Step::Create {
+            replaces: Some(old),
+        },
+        (None, _) if log.is_empty() => return None,
+        (None, _) => Step::Create { replaces: None },
     };
     let plan = Plan {
         id: state.id.clone(),
@@ -255,11 +277,13 @@ enum Step {
     /// Move the stored session, with the change log, to the new id, then
     /// destroy the old id.
     Regenerate(Stored),
-    /// Destroy the stored session; nothing was written after.
-    Destroy(Stored),
+    /// Destroy the stored session (or the unreadable record the cookie
+    /// named); nothing was written after.
+    Destroy(SessionId),
     /// Store the change log as a new session under the new id: a client
-    /// without one, or data written after a destroy of `replaces`.
-    Create { replaces: Option<Stored> },
+    /// without one, or data written after a destroy of `replaces` (or over
+    /// an unreadable record).
+    Create { replaces: Option<SessionId> },
 }
 
 /// What every step needs besides its stored record.
@@ -314,13 +338,13 @@ impl Plan {
                 driver.destroy(&stored.id).await?;
                 Ok(set(driver, &id, &record)?)
             }
-            Step::Destroy(stored) => {
-                driver.destroy(&stored.id).await?;
+            Step::Destroy(id) => {
+                driver.destroy(&id).await?;
                 Ok(CookieAction::Remove)
             }
             Step::Create { replaces } => {
                 if let Some(old) = &replaces {
-                    driver.destroy(&old.id).await?;
+                    driver.destroy(old).await?;
                 }
                 let mut record = Record::new(now, self.policy.expires_at(now, now));
                 apply_all(&self.log, &mut record);
@@ -415,15 +439,17 @@ impl Plan {
         now: Timestamp,
     ) -> Result<(CookieAction, Option<Record>), DriverError> {
         for _ in 0..MAX_COMMIT_ATTEMPTS {
-            let mut next = base.clone();
+            // The logs go onto `base` itself, not a copy: a failed attempt
+            // replaces it with the latest record anyway.
+            let expected = base.version;
             for log in logs.clone() {
-                apply_all(log, &mut next);
+                apply_all(log, &mut base);
             }
-            next.version = base.version.wrapping_add(1);
-            next.last_active = now;
-            next.expires_at = self.policy.expires_at(next.created_at, now);
-            match driver.update(id, &next, base.version).await? {
-                Update::Updated => return Ok((set(driver, id, &next)?, Some(next))),
+            base.version = expected.wrapping_add(1);
+            base.last_active = now;
+            base.expires_at = self.policy.expires_at(base.created_at, now);
+            match driver.update(id, &base, expected).await? {
+                Update::Updated => return Ok((set(driver, id, &base)?, Some(base))),
                 Update::Conflict(Some(latest)) => base = latest,
                 Update::Conflict(None) => match driver.load(id, now).await? {
                     Some(latest) => base = latest,

@@ -49,6 +49,10 @@ pub(crate) struct State {
     /// The id the session has now (new if fresh, regenerated or destroyed).
     pub(crate) id: SessionId,
     pub(crate) stored: Option<Stored>,
+    /// The id the cookie named when the store held a record under it that
+    /// does not decode: the session starts fresh, and a destroy, a
+    /// regenerate or any write removes that record.
+    pub(crate) unreadable: Option<SessionId>,
     /// The data as this request sees it, once it differs from the stored
     /// record's; `None` while it does not, so a read clones nothing.
     pub(crate) view: Option<Map<String, Value>>,
@@ -85,6 +89,7 @@ impl State {
             fresh: true,
             regenerate: false,
             destroy_stored: false,
+            unreadable: None,
             reseal: false,
             writable_used: false,
             flash_in: Map::new(),
@@ -472,7 +477,7 @@ impl Session {
     /// new session under a new id.
     pub fn destroy(&self) -> Result<(), SessionError> {
         let mut state = self.write();
-        state.destroy_stored = state.stored.is_some();
+        state.destroy_stored = state.stored.is_some() || state.unreadable.is_some();
         state.id = SessionId::generate();
         state.fresh = true;
         state.regenerate = false;
@@ -500,6 +505,9 @@ impl Session {
             if state.stored.is_some() && !state.destroy_stored {
                 state.regenerate = true;
                 state.status = Status::Regenerated;
+            } else if state.unreadable.is_some() {
+                // Nothing to move, but the unreadable record goes.
+                state.regenerate = true;
             }
             state.fresh = true;
             state.data().contains_key(CSRF_KEY)
@@ -525,18 +533,90 @@ pub(crate) fn to_json<T: Serialize>(
     value: T,
 ) -> Result<(String, Value), SessionError> {
     match serde_json::to_value(value) {
-        Ok(value) => Ok((key, value)),
+        Ok(value) => {
+            check_depth(&key, &value)?;
+            Ok((key, value))
+        }
         Err(source) => Err(SessionError::Serialize { key, source }),
     }
+}
+
+/// How deeply a value the session stores may nest arrays and objects inside
+/// one another. A stored record adds a few levels of its own, and every
+/// decoder the drivers use refuses input nested past a limit (serde_json's
+/// is 128), so a value is refused when it is put rather than stored and
+/// found unreadable on the next request.
+pub(crate) const MAX_VALUE_DEPTH: usize = 64;
+
+/// Refuses a value nested deeper than [`MAX_VALUE_DEPTH`], without recursion
+/// (a value can be nested far deeper than a thread's stack allows).
+pub(crate) fn check_depth(key: &str, value: &Value) -> Result<(), SessionError> {
+    let mut pending: Vec<(&Value, usize)> = vec![(value, 0)];
+    while let Some((value, depth)) = pending.pop() {
+        let children: &mut dyn Iterator<Item = &Value> = match value {
+            Value::Array(items) => &mut items.iter(),
+            Value::Object(map) => &mut map.values(),
+            _ => continue,
+        };
+        if depth == MAX_VALUE_DEPTH {
+            return Err(SessionError::TooDeep {
+                key: key.to_owned(),
+                limit: MAX_VALUE_DEPTH,
+            });
+        }
+        pending.extend(children.map(|child| (child, depth + 1)));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_fixtures::at;
     use serde_json::json;
 
     fn session() -> Session {
         Session::detached()
+    }
+
+    /// A JSON value `depth` arrays deep.
+    fn nested(depth: usize) -> Value {
+        (0..depth).fold(json!(1), |inner, _| json!([inner]))
+    }
+
+    #[test]
+    fn values_nested_past_the_limit_are_refused_and_the_old_one_kept() {
+        let s = session();
+        s.put("v", nested(MAX_VALUE_DEPTH)).unwrap();
+        let deepest = s.get_value("v").unwrap();
+        // What every driver stores reads back.
+        let mut record = crate::record::Record::new(at(0), at(600));
+        record.data = s.all();
+        let back = crate::record::Record::decode(&record.encode().unwrap()).unwrap();
+        assert_eq!(back.data["v"], deepest);
+
+        for depth in [MAX_VALUE_DEPTH + 1, 126, 1_000] {
+            let err = s.put("v", nested(depth)).unwrap_err();
+            assert!(
+                matches!(&err, SessionError::TooDeep { key, limit } if key == "v" && *limit == MAX_VALUE_DEPTH),
+                "{err}"
+            );
+            assert_eq!(s.get_value("v").unwrap(), deepest, "the old value stays");
+        }
+        let object = (0..=MAX_VALUE_DEPTH).fold(json!("x"), |inner, _| json!({ "k": inner }));
+        assert!(matches!(
+            s.put("o", object.clone()),
+            Err(SessionError::TooDeep { .. })
+        ));
+        assert!(matches!(
+            s.flash("o", object.clone()),
+            Err(SessionError::TooDeep { .. })
+        ));
+        assert!(matches!(
+            s.flash_all(json!({ "field": object })),
+            Err(SessionError::TooDeep { .. })
+        ));
+        assert!(!s.has("o"));
     }
 
     #[test]

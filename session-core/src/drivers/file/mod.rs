@@ -348,14 +348,15 @@ impl SessionDriver for FileDriver {
         let store = Arc::clone(&self.store);
         let id = id.clone();
         let stored = blocking(move || store.read(&id)).await?;
-        Ok(match stored {
-            Stored::Found(record) if !record.is_expired(now) => Some(record),
-            Stored::Found(_) | Stored::Missing => None,
-            Stored::Corrupt => {
-                warn_corrupt();
-                None
-            }
-        })
+        match stored {
+            Stored::Found(record) if !record.is_expired(now) => Ok(Some(record)),
+            Stored::Found(_) | Stored::Missing => Ok(None),
+            // The engine warns and starts a fresh session; a destroy,
+            // regenerate or write removes the file.
+            Stored::Corrupt => Err(DriverError::Corrupt(serde::de::Error::custom(
+                "a session file is corrupt or truncated",
+            ))),
+        }
     }
 
     async fn create(&self, id: &SessionId, record: &Record) -> Result<(), DriverError> {

@@ -226,7 +226,7 @@ fn a_directory_that_cannot_be_made_is_an_error() {
 }
 
 #[tokio::test]
-async fn corrupt_or_truncated_files_read_as_no_session() {
+async fn corrupt_or_truncated_files_load_as_corrupt_and_are_never_overwritten() {
     let tmp = tempfile::tempdir().unwrap();
     let driver = FileDriver::new(tmp.path()).unwrap();
     let id = SessionId::generate();
@@ -241,7 +241,10 @@ async fn corrupt_or_truncated_files_read_as_no_session() {
         b"{\"d\":{},\"c\":1}".to_vec(),
     ] {
         fs::write(&path, &damaged).unwrap();
-        assert!(driver.load(&id, t(20)).await.unwrap().is_none());
+        assert!(matches!(
+            driver.load(&id, t(20)).await,
+            Err(DriverError::Corrupt(_))
+        ));
         assert!(matches!(
             driver.update(&id, &rec(20, 200), 1).await.unwrap(),
             Update::Gone
@@ -250,9 +253,13 @@ async fn corrupt_or_truncated_files_read_as_no_session() {
         // Nothing above wrote over the damaged file ...
         assert_eq!(fs::read(&path).unwrap(), damaged);
     }
-    // ... but a new session may take the id.
+    // ... but a new session may take the id ...
     driver.create(&id, &rec(20, 200)).await.unwrap();
     assert_eq!(driver.load(&id, t(20)).await.unwrap(), Some(rec(20, 200)));
+    // ... and a destroy (what the engine does on a logout) removes one.
+    fs::write(&path, b"not json at all").unwrap();
+    driver.destroy(&id).await.unwrap();
+    assert!(!path.exists());
 }
 
 #[tokio::test]

@@ -74,11 +74,12 @@
 //!   calls fail within the timeout instead of hanging; the first call after
 //!   it is back may still fail, the following ones succeed. Scripts are
 //!   loaded again automatically (EVALSHA, then SCRIPT LOAD on `NOSCRIPT`).
-//! - **Corrupt values** (not written by this driver, or damaged) read as no
-//!   session, with a `tracing` warning that names neither the key nor the
-//!   value; the user gets a fresh session. `update` and `touch` never write
-//!   over a value without this driver's header. Ids and values are never
-//!   logged.
+//! - **Corrupt values** (not written by this driver, or damaged): `load`
+//!   answers [`DriverError::Corrupt`], which the engine turns into a fresh
+//!   session and a `tracing` warning that names neither the key nor the
+//!   value; a destroy, a regenerate or a write then deletes the value.
+//!   `update` and `touch` never write over a value without this driver's
+//!   header. Ids and values are never logged.
 //!
 //! # Cost per call
 //!
@@ -400,10 +401,13 @@ impl SessionDriver for RedisDriver {
         let raw: Option<Vec<u8>> = self
             .run(redis::cmd("GET").arg(&key).query_async(&mut conn))
             .await?;
-        Ok(raw
-            .as_deref()
-            .and_then(read_value)
-            .filter(|record| !record.is_expired(now)))
+        match raw.as_deref().map(value::decode) {
+            None => Ok(None),
+            Some(Ok(record)) => Ok(Some(record).filter(|r| !r.is_expired(now))),
+            // The engine warns and starts a fresh session; a destroy,
+            // regenerate or write removes the value.
+            Some(Err(reason)) => Err(DriverError::Corrupt(serde::de::Error::custom(reason))),
+        }
     }
 
     async fn create(&self, id: &SessionId, record: &Record) -> Result<(), DriverError> {

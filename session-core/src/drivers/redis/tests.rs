@@ -352,7 +352,7 @@ async fn redis_ttl_matches_expires_at(ctx: &Ctx) {
     assert!(ctx.pttl(&short).await <= 1);
 }
 
-async fn corrupt_values_read_as_no_session_and_are_never_overwritten_by_update(ctx: &Ctx) {
+async fn corrupt_values_load_as_corrupt_are_never_overwritten_and_destroy_removes_them(ctx: &Ctx) {
     let d = &ctx.driver;
     let t0 = now();
     let mut next = record(t0, 600);
@@ -365,13 +365,19 @@ async fn corrupt_values_read_as_no_session_and_are_never_overwritten_by_update(c
     ] {
         let id = SessionId::generate();
         ctx.raw_set(&id, &garbage).await;
-        assert!(d.load(&id, t0).await.unwrap().is_none());
+        assert!(matches!(
+            d.load(&id, t0).await,
+            Err(DriverError::Corrupt(_))
+        ));
         assert!(matches!(
             d.update(&id, &next, 1).await.unwrap(),
             Update::Gone
         ));
         assert!(!d.touch(&id, t0, secs(t0, 60)).await.unwrap());
         assert_eq!(ctx.raw_get(&id).await, Some(garbage));
+        // What the engine does with it on a logout.
+        d.destroy(&id).await.unwrap();
+        assert_eq!(ctx.raw_get(&id).await, None);
     }
     // A valid header with damaged JSON: loads as none (with a warning). The
     // header is the compare-and-set token, so a stale version is a conflict
@@ -380,7 +386,10 @@ async fn corrupt_values_read_as_no_session_and_are_never_overwritten_by_update(c
     bad_json.truncate(value::HEADER_LEN + 5);
     let id = SessionId::generate();
     ctx.raw_set(&id, &bad_json).await;
-    assert!(d.load(&id, t0).await.unwrap().is_none());
+    assert!(matches!(
+        d.load(&id, t0).await,
+        Err(DriverError::Corrupt(_))
+    ));
     let mut stale = next.clone();
     stale.version = 8;
     assert!(matches!(
@@ -388,6 +397,48 @@ async fn corrupt_values_read_as_no_session_and_are_never_overwritten_by_update(c
         Update::Conflict(None)
     ));
     assert_eq!(ctx.raw_get(&id).await, Some(bad_json));
+}
+
+/// Through the engine: a corrupt value gives a fresh session (not an error);
+/// a read leaves it, a write replaces it under a new id, a logout removes it.
+async fn the_engine_starts_fresh_over_a_corrupt_value_and_removes_it(ctx: &Ctx) {
+    let d = &ctx.driver;
+    let (policy, t) = (ExpiryPolicy::default(), now());
+    for end in ["write", "destroy", "regenerate"] {
+        let id = SessionId::generate();
+        ctx.raw_set(&id, b"not a session").await;
+        let (s, rejected) = lifecycle::load(d, Some(id.as_str()), policy, t)
+            .await
+            .unwrap();
+        assert_eq!(rejected, Some(lifecycle::Rejected::Unreadable));
+        assert!(!s.is_stored());
+        // A request that only reads leaves it.
+        assert_eq!(
+            lifecycle::commit(&s, d, None, t).await.unwrap(),
+            CookieAction::Keep
+        );
+        assert!(ctx.raw_get(&id).await.is_some());
+        let (s, _) = lifecycle::load(d, Some(id.as_str()), policy, t)
+            .await
+            .unwrap();
+        let w = s.writable();
+        match end {
+            "write" => w.put("n", 1).unwrap(),
+            "destroy" => w.destroy().unwrap(),
+            _ => w.regenerate().unwrap(),
+        }
+        let action = lifecycle::commit(&s, d, None, t).await.unwrap();
+        assert_eq!(
+            ctx.raw_get(&id).await,
+            None,
+            "{end} removes the corrupt value"
+        );
+        match (end, action) {
+            ("write", CookieAction::Set { value, .. }) => assert_ne!(value, id.as_str()),
+            (_, CookieAction::Remove) => {}
+            (end, other) => panic!("{end}: unexpected {other:?}"),
+        }
+    }
 }
 
 async fn keys_are_prefix_plus_id(ctx: &Ctx) {
@@ -516,7 +567,8 @@ scenarios!(
     destroy_removes_and_is_idempotent,
     load_hides_records_expired_at_now,
     redis_ttl_matches_expires_at,
-    corrupt_values_read_as_no_session_and_are_never_overwritten_by_update,
+    corrupt_values_load_as_corrupt_are_never_overwritten_and_destroy_removes_them,
+    the_engine_starts_fresh_over_a_corrupt_value_and_removes_it,
     keys_are_prefix_plus_id,
     concurrent_compare_and_set_loses_no_increment,
     lifecycle_merges_two_parallel_requests,
