@@ -107,6 +107,20 @@ fn sextet(c: u8) -> Option<u8> {
     }
 }
 
+#[cfg(any(feature = "file", feature = "redis"))]
+impl SessionId {
+    /// What the file and Redis drivers file a session under instead of its
+    /// id: the id's SHA-256, written like an id (43 URL-safe base64
+    /// characters, so file names and keys keep their shape). A leaked
+    /// directory listing or key dump then holds no usable session id, and
+    /// the key cannot be turned back into one. Ids are 256 random bits, so
+    /// the hash needs no salt (as for the SQL driver's keys).
+    pub(crate) fn storage_key(&self) -> SessionId {
+        use sha2::{Digest, Sha256};
+        Self::from_bytes(&Sha256::digest(self.as_str().as_bytes()).into())
+    }
+}
+
 impl fmt::Debug for SessionId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("SessionId(REDACTED)")

@@ -6,9 +6,10 @@
 //!
 //! Each session is one file in the configured directory, holding the record
 //! as compact JSON ([`Record::encode`]). Its name comes from a template,
-//! `sess_{id}` by default, in which `{id}` is replaced by the session id;
-//! ids are validated before they reach the driver and are URL-safe base64,
-//! so a name can never point outside the directory. Beside each session file
+//! `sess_{id}` by default, in which `{id}` is replaced by the SHA-256 of the
+//! session id in URL-safe base64 (43 characters, like an id), so a directory
+//! listing or a backup of it holds no usable session id. A name can never
+//! point outside the directory. Beside each session file
 //! the driver keeps a lock file (`.sess_{id}.lock`, on Unix) while the
 //! session exists, and, only while a write is in flight, a temporary file
 //! (`.sess_{id}.<pid>-<random>.tmp`). Files whose names the template does not
@@ -166,7 +167,8 @@ pub struct FileDriverBuilder {
 
 impl FileDriverBuilder {
     /// Sets the session file name template: `{id}` exactly once, replaced by
-    /// the session id, and no `/`, `\`, NUL or other brace. The default is
+    /// the SHA-256 of the session id (never the id itself), and no `/`, `\`,
+    /// NUL or other brace. The default is
     /// [`DEFAULT_FILENAME_TEMPLATE`]. Checked by [`build`](Self::build).
     pub fn filename_template(mut self, template: impl Into<String>) -> Self {
         self.template = template.into();
@@ -295,16 +297,18 @@ impl FileDriver {
         })
     }
 
-    /// Runs `f` with this process's turn on `id` and the OS lock of `id`
-    /// held, on the blocking thread pool.
+    /// Runs `f` with this process's turn on `id` and the OS lock of its
+    /// file held, on the blocking thread pool. `f` gets the session's file
+    /// key ([`SessionId::storage_key`]), which names its files: the store
+    /// never sees the id itself.
     async fn locked<R, F>(&self, id: &SessionId, f: F) -> Result<R, DriverError>
     where
         R: Send + 'static,
         F: FnOnce(&Store, &SessionId) -> Result<R, error::IoFailure> + Send + 'static,
     {
-        let turn = self.store.lock_id(id).await;
+        let id = id.storage_key();
+        let turn = self.store.lock_id(&id).await;
         let store = Arc::clone(&self.store);
-        let id = id.clone();
         blocking(move || {
             // Released only when the file work is over, even if the caller
             // stopped waiting.
@@ -346,8 +350,8 @@ impl SessionDriver for FileDriver {
 
     async fn load(&self, id: &SessionId, now: Timestamp) -> Result<Option<Record>, DriverError> {
         let store = Arc::clone(&self.store);
-        let id = id.clone();
-        let stored = blocking(move || store.read(&id)).await?;
+        let key = id.storage_key();
+        let stored = blocking(move || store.read(&key)).await?;
         match stored {
             Stored::Found(record) if !record.is_expired(now) => Ok(Some(record)),
             Stored::Found(_) | Stored::Missing => Ok(None),

@@ -13,9 +13,11 @@
 //!
 //! One Redis string per session:
 //!
-//! - **Key**: the prefix (default `"session:"`) followed by the session id,
-//!   for example `session:q3J…Xw` (43 URL-safe base64 characters, validated
-//!   before any call, so no key can be injected).
+//! - **Key**: the prefix (default `"session:"`) followed by the SHA-256 of
+//!   the session id in URL-safe base64, for example `session:q3J…Xw` (43
+//!   characters). The id itself is never stored, so a `KEYS` listing, a
+//!   `MONITOR` capture or a dump of the database hands out no live session;
+//!   the SQL driver stores its rows the same way.
 //! - **Value**: a 66-byte header, then the record as [`Record::encode`] JSON:
 //!
 //!   ```text
@@ -42,7 +44,7 @@
 //!
 //! | setting | default | meaning |
 //! | --- | --- | --- |
-//! | [`prefix`](RedisDriverBuilder::prefix) | `"session:"` | put before each id to make the key |
+//! | [`prefix`](RedisDriverBuilder::prefix) | `"session:"` | put before each id's hash to make the key |
 //! | [`timeout`](RedisDriverBuilder::timeout) | 2 s | the most one call may take, reconnection included; then [`DriverError::Timeout`] |
 //! | [`connect_timeout`](RedisDriverBuilder::connect_timeout) | 5 s | the most a connection attempt may take |
 //!
@@ -315,11 +317,14 @@ impl RedisDriver {
         self.timeout
     }
 
-    /// The Redis key for `id`: the prefix followed by the id.
+    /// The Redis key for `id`: the prefix followed by the id's SHA-256 in
+    /// URL-safe base64 (43 characters), so that a key listing or a dump of
+    /// the database holds no usable session id.
     pub fn key(&self, id: &SessionId) -> String {
-        let mut key = String::with_capacity(self.prefix.len() + id.as_str().len());
+        let hashed = id.storage_key();
+        let mut key = String::with_capacity(self.prefix.len() + hashed.as_str().len());
         key.push_str(&self.prefix);
-        key.push_str(id.as_str());
+        key.push_str(hashed.as_str());
         key
     }
 

@@ -441,12 +441,14 @@ async fn the_engine_starts_fresh_over_a_corrupt_value_and_removes_it(ctx: &Ctx) 
     }
 }
 
-async fn keys_are_prefix_plus_id(ctx: &Ctx) {
+async fn keys_are_prefix_plus_the_ids_hash(ctx: &Ctx) {
     let d = &ctx.driver;
     let id = SessionId::generate();
     d.create(&id, &record(now(), 600)).await.unwrap();
-    let key = format!("{}{}", d.prefix(), id.as_str());
+    // The id's SHA-256, never the id: a key listing holds no usable id.
+    let key = format!("{}{}", d.prefix(), id.storage_key());
     assert_eq!(d.key(&id), key);
+    assert!(!key.contains(id.as_str()));
     let exists: i64 = ctx.cmd(redis::cmd("EXISTS").arg(&key)).await;
     assert_eq!(exists, 1);
     let raw = ctx.raw_get(&id).await.unwrap();
@@ -569,7 +571,7 @@ scenarios!(
     redis_ttl_matches_expires_at,
     corrupt_values_load_as_corrupt_are_never_overwritten_and_destroy_removes_them,
     the_engine_starts_fresh_over_a_corrupt_value_and_removes_it,
-    keys_are_prefix_plus_id,
+    keys_are_prefix_plus_the_ids_hash,
     concurrent_compare_and_set_loses_no_increment,
     lifecycle_merges_two_parallel_requests,
 );
