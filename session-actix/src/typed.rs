@@ -5,7 +5,7 @@
 pub use actix_web::dev::Payload;
 pub use actix_web::{FromRequest, HttpRequest};
 pub use futures_util::future::LocalBoxFuture;
-pub use session_core::__private::Handle;
+pub use session_core::__private::{prepare_put, Handle};
 
 use session_core::__private::load_as;
 use session_core::SessionError;

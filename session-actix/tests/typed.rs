@@ -354,3 +354,38 @@ async fn without_namespace_keys_are_field_names() {
     );
     assert_eq!(PrefsSession::KEYS, ["theme", "lang", "type"]);
 }
+
+/// A view whose second field can hold something the session refuses.
+#[derive(TypedSession)]
+#[session(namespace = "form")]
+struct Form {
+    title: String,
+    tree: Value,
+}
+
+#[actix_web::test]
+async fn save_is_all_or_nothing() {
+    let form = FormSession::new(Session::detached());
+    let deep = (0..100).fold(json!(1), |inner, _| json!([inner]));
+    let err = form
+        .save(&Form {
+            title: "draft".to_owned(),
+            tree: deep,
+        })
+        .unwrap_err();
+    assert!(
+        matches!(err, SessionError::TooDeep { ref key, .. } if key == "form.tree"),
+        "{err}"
+    );
+    assert!(
+        form.session().all().is_empty(),
+        "the title before the refused field was not stored either"
+    );
+    form.save(&Form {
+        title: "final".to_owned(),
+        tree: json!({"a": [1]}),
+    })
+    .unwrap();
+    assert_eq!(form.title().unwrap(), "final");
+    assert_eq!(form.tree().unwrap(), json!({"a": [1]}));
+}

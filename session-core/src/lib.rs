@@ -91,4 +91,5 @@ pub mod __private {
     };
     pub use crate::gate::CommitGate;
     pub use crate::lifecycle::{load, prepare_commit, CookieAction, PendingCommit, Rejected};
+    pub use crate::session::prepare_put;
 }

@@ -396,6 +396,17 @@ impl Session {
         Ok(())
     }
 
+    /// Stores several values checked beforehand by [`prepare_put`], as one
+    /// step that cannot fail: what a typed view's `save` does once every
+    /// field has been serialized.
+    #[doc(hidden)]
+    pub fn put_prepared<const N: usize>(&self, values: [(String, Value); N]) {
+        let mut state = self.write();
+        for (key, value) in values {
+            state.changed(Change::Put(key, value));
+        }
+    }
+
     /// Removes `key`. Removing a missing key changes nothing.
     pub fn forget(&self, key: &str) -> Result<(), SessionError> {
         if key == CSRF_KEY {
@@ -525,6 +536,14 @@ fn reserved(key: String) -> Result<String, SessionError> {
         return Err(SessionError::ReservedKey { key });
     }
     Ok(key)
+}
+
+/// `value` for `key`, checked and serialized as [`Session::put`] would
+/// store it, for [`Session::put_prepared`]. Not public API (the derive's
+/// `save` uses it).
+#[doc(hidden)]
+pub fn prepare_put<T: Serialize>(key: &str, value: T) -> Result<(String, Value), SessionError> {
+    to_json(reserved(key.to_owned())?, value)
 }
 
 /// `value` as JSON, or the error naming the key it was meant for.

@@ -113,10 +113,12 @@ pub(crate) fn expand(input: &Input) -> TokenStream {
             quote!(#ident: self.#ident()?)
         }
     });
-    let save_fields = stored.iter().map(|field| {
+    // Every field is serialized before any is stored, so a field that cannot
+    // be stored leaves the session as it was.
+    let save_fields = stored.iter().zip(&keys).map(|(field, key)| {
         let ident = field.ident;
-        let set = format_ident!("set_{}", ident.unraw());
-        quote!(self.#set(&#value.#ident)?;)
+        let ty = field.ty;
+        quote_spanned!(ty.span()=> #krate::__private::prepare_put::<&#ty>(#key, &#value.#ident)?,)
     });
     let forget_fields = stored.iter().map(|field| {
         let forget = format_ident!("forget_{}", field.ident.unraw());
@@ -181,9 +183,9 @@ pub(crate) fn expand(input: &Input) -> TokenStream {
         " Reads a whole [`{name}`]: one read per stored field; absent fields take their \
          defaults and skipped fields `Default::default()`."
     );
-    let save_doc = " Writes every stored field of `value`, one write each; skipped fields are not \
-         written. If a field fails to serialize, the fields before it are already \
-         written (a handler that returns the error answers 500, which commits nothing).";
+    let save_doc = " Writes every stored field of `value`; skipped fields are not written. \
+         All or nothing: every field is serialized first, and if one cannot be stored \
+         (it does not serialize, or nests too deep) the session is left as it was.";
     let forget_doc = format!(
         " Removes every session key of [`{name}`] (see [`KEYS`](Self::KEYS)); other \
          session data stays."
@@ -293,7 +295,8 @@ pub(crate) fn expand(input: &Input) -> TokenStream {
 
                 #[doc = #save_doc]
                 #vis fn save(&self, #value: &#ident) -> #result<(), #error> {
-                    #(#save_fields)*
+                    let prepared = [#(#save_fields)*];
+                    #krate::Session::put_prepared(&self.session, prepared);
                     #result::Ok(())
                 }
 

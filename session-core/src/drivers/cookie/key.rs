@@ -5,6 +5,8 @@ use std::fmt;
 
 use hkdf::Hkdf;
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use zeroize::{Zeroize, Zeroizing};
 
 /// Length of an AES-256 key in bytes.
 pub const KEY_LEN: usize = 32;
@@ -75,6 +77,23 @@ pub struct CookieKey {
     id: KeyId,
 }
 
+/// The key's bytes are wiped when it is dropped, so a freed key does not
+/// linger in the process' memory (or a core dump). The AES key schedules
+/// made from it are wiped too (aes-gcm's `zeroize` feature).
+impl Drop for CookieKey {
+    fn drop(&mut self) {
+        self.bytes.zeroize();
+    }
+}
+
+impl CookieKey {
+    /// Whether two keys are the same, in time that does not depend on where
+    /// they differ.
+    fn same_as(&self, other: &CookieKey) -> bool {
+        self.bytes.ct_eq(&other.bytes).into()
+    }
+}
+
 impl CookieKey {
     /// A key from a secret of at least 32 bytes.
     ///
@@ -89,15 +108,16 @@ impl CookieKey {
         if secret.iter().all(|&b| b == 0) {
             return Err(KeyError::AllZeros);
         }
-        let mut bytes = [0u8; KEY_LEN];
+        // Working copies of key material are wiped when they go out of scope.
+        let mut bytes = Zeroizing::new([0u8; KEY_LEN]);
         if secret.len() == KEY_LEN {
             bytes.copy_from_slice(secret);
         } else {
             Hkdf::<Sha256>::new(None, secret)
-                .expand(HKDF_INFO, &mut bytes)
+                .expand(HKDF_INFO, &mut *bytes)
                 .expect("32 bytes is a valid HKDF-SHA256 output length");
         }
-        Ok(Self::from_bytes(bytes))
+        Ok(Self::from_bytes(*bytes))
     }
 
     /// A key from exactly 64 hexadecimal digits (upper or lower case), the
@@ -116,14 +136,14 @@ impl CookieKey {
         if text.len() != 2 * KEY_LEN {
             return Err(KeyError::Hex(text.len()));
         }
-        let mut bytes = [0u8; KEY_LEN];
+        let mut bytes = Zeroizing::new([0u8; KEY_LEN]);
         for (byte, pair) in bytes.iter_mut().zip(text.chunks_exact(2)) {
             let (Some(hi), Some(lo)) = (hex_digit(pair[0]), hex_digit(pair[1])) else {
                 return Err(KeyError::Hex(text.len()));
             };
             *byte = (hi << 4) | lo;
         }
-        Self::from_secret(&bytes)
+        Self::from_secret(&*bytes)
     }
 
     /// A new key from the operating system's random source.
@@ -143,9 +163,9 @@ impl CookieKey {
     /// Like [`CookieKey::generate`], but reports a failure of the random source
     /// as [`KeyError::Random`] instead of panicking.
     pub fn try_generate() -> Result<Self, KeyError> {
-        let mut bytes = [0u8; KEY_LEN];
-        getrandom::fill(&mut bytes).map_err(|_| KeyError::Random)?;
-        Ok(Self::from_bytes(bytes))
+        let mut bytes = Zeroizing::new([0u8; KEY_LEN]);
+        getrandom::fill(&mut *bytes).map_err(|_| KeyError::Random)?;
+        Ok(Self::from_bytes(*bytes))
     }
 
     /// The key (after any derivation) as 64 lowercase hex digits, for storing
@@ -261,7 +281,7 @@ impl KeyRing {
     pub(crate) fn add_old(&mut self, key: CookieKey) {
         let known = std::iter::once(&self.current)
             .chain(&self.old)
-            .any(|k| k.bytes == key.bytes);
+            .any(|k| k.same_as(&key));
         if !known {
             self.old.push(key);
         }

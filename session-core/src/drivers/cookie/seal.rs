@@ -166,8 +166,8 @@ fn decode_payload(plaintext: &[u8], old_key: bool) -> Result<Opened, &'static st
 }
 
 fn cipher(key: &CookieKey) -> Aes256Gcm {
-    let key: aes_gcm::Key<Aes256Gcm> = (*key.bytes()).into();
-    Aes256Gcm::new(&key)
+    // From the slice: no copy of the key on the stack to wipe.
+    Aes256Gcm::new_from_slice(key.bytes()).expect("a cookie key is 32 bytes")
 }
 
 /// The 32 bytes an id's text stands for.
