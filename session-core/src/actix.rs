@@ -78,7 +78,7 @@ pub struct Slot {
     /// wait for it, registered here.
     loading: bool,
     waiting: Vec<Waker>,
-    /// Whether the slot of a middleware further out waits in [`Slots`]
+    /// Whether the slot of a middleware further out waits in `Slots`
     /// behind this one (the rare case of nested session middlewares).
     nested: bool,
 }
@@ -111,7 +111,7 @@ struct Slots(Vec<Slot>);
 
 /// Puts a slot for the middleware with these settings in the request. A
 /// slot already there (a middleware further out) moves behind it, into
-/// [`Slots`], until [`take_slot`] gives it its place back.
+/// `Slots`, until [`take_slot`] gives it its place back.
 #[inline]
 pub fn insert_slot(req: &actix_web::dev::ServiceRequest, source: Arc<dyn Source>) {
     let mut extensions = req.extensions_mut();
