@@ -40,6 +40,7 @@ mod policy;
 mod record;
 mod session;
 mod settings;
+mod telemetry;
 mod time;
 
 #[cfg(feature = "actix")]

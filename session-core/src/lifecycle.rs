@@ -22,6 +22,7 @@ use crate::id::SessionId;
 use crate::policy::ExpiryPolicy;
 use crate::record::Record;
 use crate::session::{ReadonlySession, State, Stored};
+use crate::telemetry::{self, timed, Op};
 use crate::time::Timestamp;
 
 /// How many times a commit merges and retries after losing a race to a
@@ -80,7 +81,7 @@ pub async fn load(
                 (None, Some(Rejected::Unknown))
             }
         }
-        CookieRead::Reference(id) => match driver.load(&id, now).await {
+        CookieRead::Reference(id) => match timed(driver, Op::Load, driver.load(&id, now)).await {
             Ok(Some(record)) if policy.is_live(&record, now) => {
                 let stored = Stored {
                     id,
@@ -109,6 +110,14 @@ pub async fn load(
             state
         }
     };
+    if let Some(why) = rejected {
+        let reason = match why {
+            Rejected::Invalid(_) => "malformed",
+            Rejected::Unknown => "unknown",
+            Rejected::Unreadable => "unreadable",
+        };
+        telemetry::rejected(driver, reason);
+    }
     Ok((ReadonlySession::from_state(state), rejected))
 }
 
@@ -219,14 +228,7 @@ pub struct PendingCommit {
 // By hand: the plan holds the session's data, which has no place in logs.
 impl std::fmt::Debug for PendingCommit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let step = match &self.step {
-            Step::Touch(_) => "touch",
-            Step::Save(_) => "save",
-            Step::Regenerate(_) => "regenerate",
-            Step::Destroy(_) => "destroy",
-            Step::Create { replaces: None } => "create",
-            Step::Create { replaces: Some(_) } => "destroy and create",
-        };
+        let step = self.step.name();
         f.debug_struct("PendingCommit")
             .field("changes", &self.plan.log.len())
             .field("step", &step)
@@ -246,7 +248,17 @@ impl PendingCommit {
         gate: Option<&CommitGate>,
     ) -> Result<CookieAction, DriverError> {
         let gate = gate.filter(|_| driver.remote());
-        self.plan.run(self.step, driver, gate, self.now).await
+        let step = self.step.name();
+        telemetry::commit(driver, step);
+        let run = self.plan.run(self.step, driver, gate, self.now);
+        // With the `metrics` feature only: a span costs the commit path a
+        // larger future even when no subscriber listens.
+        #[cfg(feature = "metrics")]
+        let run = tracing::Instrument::instrument(
+            run,
+            tracing::debug_span!("session_commit", driver = driver.name(), step),
+        );
+        run.await
     }
 }
 
@@ -286,6 +298,20 @@ enum Step {
     Create { replaces: Option<SessionId> },
 }
 
+impl Step {
+    /// The step's name, for logs, the commit span and metrics.
+    fn name(&self) -> &'static str {
+        match self {
+            Step::Touch(_) => "touch",
+            Step::Save(_) => "save",
+            Step::Regenerate(_) => "regenerate",
+            Step::Destroy(_) => "destroy",
+            Step::Create { replaces: None } => "create",
+            Step::Create { replaces: Some(_) } => "destroy and create",
+        }
+    }
+}
+
 /// What every step needs besides its stored record.
 struct Plan {
     /// The id a created or regenerated session gets.
@@ -308,7 +334,13 @@ impl Plan {
                 let mut record = stored.record;
                 record.last_active = now;
                 record.expires_at = self.policy.expires_at(record.created_at, now);
-                if driver.touch(&stored.id, now, record.expires_at).await? {
+                if timed(
+                    driver,
+                    Op::Touch,
+                    driver.touch(&stored.id, now, record.expires_at),
+                )
+                .await?
+                {
                     Ok(set(driver, &stored.id, &record)?)
                 } else {
                     Ok(CookieAction::Remove)
@@ -324,7 +356,7 @@ impl Plan {
                 let latest = if stored.inline {
                     Some(stored.record.clone())
                 } else {
-                    driver.load(&stored.id, now).await?
+                    timed(driver, Op::Load, driver.load(&stored.id, now)).await?
                 };
                 let Some(mut record) = latest else {
                     tracing::warn!(
@@ -335,16 +367,16 @@ impl Plan {
                 };
                 apply_all(&self.log, &mut record);
                 let (id, record) = self.create(driver, record, now).await?;
-                driver.destroy(&stored.id).await?;
+                timed(driver, Op::Destroy, driver.destroy(&stored.id)).await?;
                 Ok(set(driver, &id, &record)?)
             }
             Step::Destroy(id) => {
-                driver.destroy(&id).await?;
+                timed(driver, Op::Destroy, driver.destroy(&id)).await?;
                 Ok(CookieAction::Remove)
             }
             Step::Create { replaces } => {
                 if let Some(old) = &replaces {
-                    driver.destroy(old).await?;
+                    timed(driver, Op::Destroy, driver.destroy(old)).await?;
                 }
                 let mut record = Record::new(now, self.policy.expires_at(now, now));
                 apply_all(&self.log, &mut record);
@@ -374,7 +406,7 @@ impl Plan {
         record.expires_at = self.policy.expires_at(record.created_at, now);
         let mut id = self.id.clone();
         for _ in 0..3 {
-            match driver.create(&id, &record).await {
+            match timed(driver, Op::Create, driver.create(&id, &record)).await {
                 Ok(()) => return Ok((id, record)),
                 Err(DriverError::AlreadyExists) => id = SessionId::generate(),
                 Err(e) => return Err(e),
@@ -411,6 +443,7 @@ impl Plan {
         let base = lead
             .take_base_newer_than(stored.record.version)
             .unwrap_or(stored.record);
+        telemetry::batch(driver, lead.size());
         if lead.size() > 1 {
             tracing::trace!(
                 driver = driver.name(),
@@ -448,13 +481,24 @@ impl Plan {
             base.version = expected.wrapping_add(1);
             base.last_active = now;
             base.expires_at = self.policy.expires_at(base.created_at, now);
-            match driver.update(id, &base, expected).await? {
+            match timed(driver, Op::Update, driver.update(id, &base, expected)).await? {
                 Update::Updated => return Ok((set(driver, id, &base)?, Some(base))),
-                Update::Conflict(Some(latest)) => base = latest,
-                Update::Conflict(None) => match driver.load(id, now).await? {
-                    Some(latest) => base = latest,
-                    None => return Ok((gone(driver), None)),
-                },
+                Update::Conflict(Some(latest)) => {
+                    telemetry::conflict(driver, true);
+                    base = latest;
+                }
+                Update::Conflict(None) => {
+                    match timed(driver, Op::Load, driver.load(id, now)).await? {
+                        Some(latest) => {
+                            telemetry::conflict(driver, true);
+                            base = latest;
+                        }
+                        None => {
+                            telemetry::conflict(driver, false);
+                            return Ok((gone(driver), None));
+                        }
+                    }
+                }
                 Update::Gone => return Ok((gone(driver), None)),
             }
         }

@@ -567,25 +567,28 @@ pub(crate) fn to_json<T: Serialize>(
 /// found unreadable on the next request.
 pub(crate) const MAX_VALUE_DEPTH: usize = 64;
 
-/// Refuses a value nested deeper than [`MAX_VALUE_DEPTH`], without recursion
-/// (a value can be nested far deeper than a thread's stack allows).
+/// Refuses a value nested deeper than [`MAX_VALUE_DEPTH`]. The recursion
+/// stops at that depth, however deep the value goes, so it is bounded.
 pub(crate) fn check_depth(key: &str, value: &Value) -> Result<(), SessionError> {
-    let mut pending: Vec<(&Value, usize)> = vec![(value, 0)];
-    while let Some((value, depth)) = pending.pop() {
-        let children: &mut dyn Iterator<Item = &Value> = match value {
-            Value::Array(items) => &mut items.iter(),
-            Value::Object(map) => &mut map.values(),
-            _ => continue,
-        };
-        if depth == MAX_VALUE_DEPTH {
-            return Err(SessionError::TooDeep {
-                key: key.to_owned(),
-                limit: MAX_VALUE_DEPTH,
-            });
+    fn within(value: &Value, depth: usize) -> bool {
+        match value {
+            Value::Array(items) => {
+                depth < MAX_VALUE_DEPTH && items.iter().all(|v| within(v, depth + 1))
+            }
+            Value::Object(map) => {
+                depth < MAX_VALUE_DEPTH && map.values().all(|v| within(v, depth + 1))
+            }
+            _ => true,
         }
-        pending.extend(children.map(|child| (child, depth + 1)));
     }
-    Ok(())
+    if within(value, 0) {
+        Ok(())
+    } else {
+        Err(SessionError::TooDeep {
+            key: key.to_owned(),
+            limit: MAX_VALUE_DEPTH,
+        })
+    }
 }
 
 #[cfg(test)]

@@ -44,6 +44,7 @@ use crate::error::DriverError;
 /// | `SESSION_TABLE` | `table` | sql |
 /// | `SESSION_TIMEOUT_MS` | `timeout_ms` | redis, sql |
 /// | `SESSION_FILENAME_TEMPLATE` | `options.filename_template` | file |
+/// | `SESSION_CAPACITY` | `options.capacity` | memory (most sessions kept; unbounded when unset) |
 ///
 /// An error about a setting names it the way it was given: `SESSION_KEY`
 /// when the settings came from the environment, `key` otherwise.
@@ -329,8 +330,8 @@ fn builtins() -> Vec<(&'static str, Builtin)> {
     #[allow(unused_mut)]
     let mut table: Vec<(&'static str, Builtin)> = Vec::new();
     #[cfg(feature = "memory")]
-    table.push(("memory", |_| {
-        ready(Ok(crate::drivers::memory::MemoryDriver::new()))
+    table.push(("memory", |s| {
+        ready(crate::drivers::memory::MemoryDriver::from_settings(&s))
     }));
     #[cfg(feature = "cookie")]
     table.push(("cookie", |s| {
@@ -476,6 +477,31 @@ mod tests {
             .await
             .unwrap_err();
         assert!(e.to_string().contains("`redis` cargo feature"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn the_memory_capacity_is_a_setting() {
+        let r = DriverRegistry::with_builtins();
+        let json: DriverSettings =
+            serde_json::from_str(r#"{"driver":"memory","capacity":32}"#).unwrap();
+        let built = format!("{:?}", r.build(&json).await.unwrap());
+        assert!(built.contains("capacity: Some(32)"), "{built}");
+        let vars = |v: &str| {
+            DriverSettings::from_vars([
+                ("SESSION_DRIVER".to_owned(), "memory".to_owned()),
+                ("SESSION_CAPACITY".to_owned(), v.to_owned()),
+            ])
+            .unwrap()
+        };
+        assert!(r.build(&vars("100000")).await.is_ok());
+        for bad in ["0", "-1", "lots"] {
+            let e = r.build(&vars(bad)).await.unwrap_err();
+            assert!(e.to_string().contains("SESSION_CAPACITY"), "{bad}: {e}");
+        }
+        let bad: DriverSettings =
+            serde_json::from_str(r#"{"driver":"memory","capacity":0}"#).unwrap();
+        let e = r.build(&bad).await.unwrap_err();
+        assert!(e.to_string().contains("capacity"), "{e}");
     }
 
     #[tokio::test]

@@ -6,11 +6,12 @@
 //! than one process, use a shared store such as Redis or SQL.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
-use crate::driver::{SessionDriver, Update};
+use crate::driver::{DriverSettings, SessionDriver, SettingsError, Update};
 use crate::error::DriverError;
 use crate::id::SessionId;
 use crate::record::Record;
@@ -59,6 +60,18 @@ impl Shard {
         self.records.get(id).filter(|r| !r.is_expired(now))
     }
 
+    /// Drops the live session that expires soonest (with the idle timeout,
+    /// the one used least recently), to make room.
+    fn evict_soonest(&mut self) -> bool {
+        match self.by_expiry.pop_first() {
+            Some((_, id)) => {
+                self.records.remove(&id);
+                true
+            }
+            None => false,
+        }
+    }
+
     fn evict(&mut self, now: Timestamp, max: usize) {
         for _ in 0..max {
             match self.by_expiry.first() {
@@ -86,15 +99,25 @@ impl Shard {
 /// let for_another_worker = driver.clone(); // same sessions
 /// assert_eq!(driver.len(), for_another_worker.len());
 /// ```
+///
+/// By default the store grows with the number of live sessions. Anything
+/// that gives an anonymous visitor a session (a login form with a CSRF
+/// token, a cart) lets a client create sessions as fast as it sends
+/// requests, so give a public app a bound with
+/// [`with_capacity`](MemoryDriver::with_capacity).
 #[derive(Clone, Default)]
 pub struct MemoryDriver {
     shards: Arc<[Mutex<Shard>; SHARDS]>,
+    /// The most sessions each shard keeps; `None`: no bound.
+    shard_capacity: Option<usize>,
+    evictions: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for MemoryDriver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MemoryDriver")
             .field("sessions", &self.len())
+            .field("capacity", &self.shard_capacity.map(|c| c * SHARDS))
             .finish()
     }
 }
@@ -103,6 +126,83 @@ impl MemoryDriver {
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty store that keeps at most about `sessions` live sessions.
+    /// When a new session would go over, the one that expires soonest (with
+    /// the idle timeout: the one used least recently) is dropped to make
+    /// room, with a warning (the first time, then every 10,000th) and, with
+    /// the `metrics` feature, the counter `session_memory_evictions_total`.
+    /// Its user starts a fresh session on their next request.
+    ///
+    /// The bound holds per shard (the store has 16, chosen by the id), so
+    /// the store holds at most `sessions` rounded up to a multiple of 16.
+    /// A typical small session takes under 2 KB, so 100,000 sessions fit in
+    /// about 200 MB.
+    ///
+    /// ```
+    /// use session_actix::MemoryDriver;
+    ///
+    /// let driver = MemoryDriver::with_capacity(100_000);
+    /// # let _ = driver;
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If `sessions` is zero.
+    pub fn with_capacity(sessions: usize) -> Self {
+        assert!(
+            sessions > 0,
+            "a memory driver needs room for at least one session"
+        );
+        Self {
+            shard_capacity: Some(sessions.div_ceil(SHARDS)),
+            ..Self::default()
+        }
+    }
+
+    /// The driver the settings describe: the option `capacity`
+    /// (`SESSION_CAPACITY`), a whole number of sessions, sets
+    /// [`with_capacity`](Self::with_capacity); without it the store is
+    /// unbounded.
+    pub fn from_settings(settings: &DriverSettings) -> Result<Self, SettingsError> {
+        let Some(value) = settings.options.get("capacity") else {
+            return Ok(Self::new());
+        };
+        let capacity = match value {
+            serde_json::Value::Number(n) => n.as_u64(),
+            serde_json::Value::String(text) => text.trim().parse().ok(),
+            _ => None,
+        };
+        match capacity.and_then(|c| usize::try_from(c).ok()) {
+            Some(c) if c > 0 => Ok(Self::with_capacity(c)),
+            _ => Err(SettingsError::Invalid {
+                setting: settings.setting_name("capacity"),
+                reason: "a whole number of sessions, at least 1".into(),
+            }),
+        }
+    }
+
+    /// How many sessions were dropped to keep within the capacity.
+    pub fn evictions(&self) -> u64 {
+        self.evictions.load(Ordering::Relaxed)
+    }
+
+    /// Makes room for one more session in `shard` if it is at capacity.
+    fn make_room(&self, shard: &mut Shard) {
+        let Some(capacity) = self.shard_capacity else {
+            return;
+        };
+        while shard.records.len() >= capacity && shard.evict_soonest() {
+            let n = self.evictions.fetch_add(1, Ordering::Relaxed) + 1;
+            crate::telemetry::memory_eviction();
+            if n == 1 || n.is_multiple_of(10_000) {
+                tracing::warn!(
+                    evictions = n,
+                    "the memory driver is at capacity; dropping the sessions that expire soonest (raise with_capacity, or use a shared store)"
+                );
+            }
+        }
     }
 
     fn shard(&self, id: &SessionId) -> MutexGuard<'_, Shard> {
@@ -157,6 +257,10 @@ impl SessionDriver for MemoryDriver {
         if shard.live(id, now).is_some() {
             return Err(DriverError::AlreadyExists);
         }
+        // A new id (an expired record under it is replaced in place).
+        if !shard.records.contains_key(id) {
+            self.make_room(&mut shard);
+        }
         shard.insert(id, record.clone());
         Ok(())
     }
@@ -210,6 +314,49 @@ mod tests {
 
     fn rec(now: u64, exp: u64) -> Record {
         Record::new(Timestamp::from_secs(now), Timestamp::from_secs(exp))
+    }
+
+    /// A flood of anonymous sessions: a million creates leave the store at
+    /// its capacity, having dropped the sessions that expire soonest.
+    #[tokio::test]
+    async fn a_million_new_sessions_stay_within_the_capacity() {
+        let d = MemoryDriver::with_capacity(10_000);
+        let mut first = None;
+        let mut last = None;
+        for i in 0..1_000_000u64 {
+            let id = SessionId::generate();
+            // One new session per millisecond-ish: later ones expire later.
+            d.create(&id, &rec(1_000 + i / 1_000, 10_000 + i / 100))
+                .await
+                .unwrap();
+            first.get_or_insert(id.clone());
+            last = Some(id);
+        }
+        assert!(d.len() <= 10_000, "{} sessions held", d.len());
+        assert!(
+            d.len() >= 10_000 - SHARDS,
+            "the capacity is used: {}",
+            d.len()
+        );
+        assert_eq!(d.evictions(), 1_000_000 - d.len() as u64);
+        let now = Timestamp::from_secs(2_000);
+        assert!(
+            d.load(&first.unwrap(), now).await.unwrap().is_none(),
+            "the oldest went"
+        );
+        assert!(
+            d.load(&last.unwrap(), now).await.unwrap().is_some(),
+            "the newest stays"
+        );
+        // Without a capacity nothing is dropped.
+        let unbounded = MemoryDriver::new();
+        for _ in 0..1_000 {
+            unbounded
+                .create(&SessionId::generate(), &rec(1, 100))
+                .await
+                .unwrap();
+        }
+        assert_eq!((unbounded.len(), unbounded.evictions()), (1_000, 0));
     }
 
     #[tokio::test]
