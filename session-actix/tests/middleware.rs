@@ -8,7 +8,7 @@ use actix_web::cookie::SameSite;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::header::{CACHE_CONTROL, COOKIE, SET_COOKIE};
 use actix_web::http::StatusCode;
-use actix_web::{test, web, App, HttpRequest, HttpResponse};
+use actix_web::{test, web, App, HttpMessage, HttpRequest, HttpResponse};
 use session_actix::driver::{ManualClock, Timestamp};
 use session_actix::{
     ReadonlySession, Session, SessionExt, SessionMiddleware, SessionMiddlewareBuilder,
@@ -281,6 +281,33 @@ async fn three_handles(
         b.get_or::<i64>("n", 0)?,
         c.get_or::<i64>("n", 0)?
     ))
+}
+
+/// Asks for the session while holding a borrow of the request's
+/// extensions, as code that reads another middleware's data might.
+#[allow(clippy::await_holding_refcell_ref)] // the case under test
+async fn session_while_extensions_are_borrowed(req: HttpRequest) -> actix_web::Result<String> {
+    let extensions = req.extensions();
+    let s = req.session().await?;
+    let n = s.increment("n", 1)?;
+    drop(extensions);
+    Ok(n.to_string())
+}
+
+#[actix_web::test]
+async fn the_session_loads_while_the_handler_borrows_the_extensions() {
+    let d = Forward::memory();
+    let app = test::init_service(App::new().wrap(builder(&d).build().unwrap()).route(
+        "/borrowed",
+        web::post().to(session_while_extensions_are_borrowed),
+    ))
+    .await;
+    let res = test::call_service(&app, req("POST", "/borrowed", None).to_request()).await;
+    let id = cookie_value(&res).unwrap();
+    assert_eq!(body(res).await, "1");
+    // With a stored session too (a store read while the borrow is held).
+    let res = test::call_service(&app, req("POST", "/borrowed", Some(&id)).to_request()).await;
+    assert_eq!(body(res).await, "2");
 }
 
 #[actix_web::test]

@@ -14,6 +14,7 @@
 //! later ones share it.
 
 use std::any::Any;
+use std::cell::{Cell, OnceCell, RefCell};
 use std::fmt;
 use std::marker::PhantomData;
 use std::ops::Deref;
@@ -68,16 +69,20 @@ pub struct Loading<'a> {
 /// extensions (one allocation, the extensions' own): the middleware puts it
 /// there before the handler and takes it back after; the first extractor
 /// that asks for the session loads it (one store read), later ones share it.
+///
+/// Extractors reach it through a shared borrow of the extensions only (its
+/// per-request state is in cells), so a handler that holds
+/// `req.extensions()` while it asks for the session does not panic.
 pub struct Slot {
     source: Arc<dyn Source>,
     /// Whether the request carried this middleware's cookie (so that a
     /// removal cookie is worth sending).
-    had_cookie: bool,
-    session: Option<ReadonlySession>,
+    had_cookie: Cell<bool>,
+    session: OnceCell<ReadonlySession>,
     /// Set while an extractor loads the session; others that ask meanwhile
     /// wait for it, registered here.
-    loading: bool,
-    waiting: Vec<Waker>,
+    loading: Cell<bool>,
+    waiting: RefCell<Vec<Waker>>,
     /// Whether the slot of a middleware further out waits in `Slots`
     /// behind this one (the rare case of nested session middlewares).
     nested: bool,
@@ -91,12 +96,12 @@ impl Slot {
 
     /// The session, if a handler asked for it.
     pub fn loaded(&self) -> Option<&ReadonlySession> {
-        self.session.as_ref()
+        self.session.get()
     }
 
     /// Whether the request carried this middleware's cookie.
     pub fn had_cookie(&self) -> bool {
-        self.had_cookie
+        self.had_cookie.get()
     }
 
     fn named(&self, name: Option<&str>) -> bool {
@@ -117,10 +122,10 @@ pub fn insert_slot(req: &actix_web::dev::ServiceRequest, source: Arc<dyn Source>
     let mut extensions = req.extensions_mut();
     let slot = Slot {
         source,
-        had_cookie: false,
-        session: None,
-        loading: false,
-        waiting: Vec::new(),
+        had_cookie: Cell::new(false),
+        session: OnceCell::new(),
+        loading: Cell::new(false),
+        waiting: RefCell::new(Vec::new()),
         nested: false,
     };
     if let Some(outer) = extensions.insert(slot) {
@@ -198,15 +203,15 @@ fn untangle_slot(extensions: &mut Extensions, first: Slot, key: SlotKey) -> Opti
 }
 
 /// The slot of the middleware called `name`: the innermost of that name.
-fn find_slot<'e>(extensions: &'e mut Extensions, name: Option<&str>) -> Option<&'e mut Slot> {
+fn find_slot<'e>(extensions: &'e Extensions, name: Option<&str>) -> Option<&'e Slot> {
     let inner = extensions.get::<Slot>()?;
     if inner.named(name) {
-        return extensions.get_mut::<Slot>();
+        return Some(inner);
     }
     extensions
-        .get_mut::<Slots>()?
+        .get::<Slots>()?
         .0
-        .iter_mut()
+        .iter()
         .rev()
         .find(|s| s.named(name))
 }
@@ -230,17 +235,18 @@ struct EndLoad<'r> {
 
 impl Drop for EndLoad<'_> {
     fn drop(&mut self) {
-        let mut extensions = self.req.extensions_mut();
-        let Some(slot) = find_slot(&mut extensions, self.name) else {
+        let extensions = self.req.extensions();
+        let Some(slot) = find_slot(&extensions, self.name) else {
             return;
         };
-        slot.loading = false;
+        slot.loading.set(false);
         if let Some((session, had_cookie)) = self.loaded.take() {
-            slot.session = Some(session);
-            slot.had_cookie = had_cookie;
+            // Only the one loading extractor stores: the cell is empty.
+            let _ = slot.session.set(session);
+            slot.had_cookie.set(had_cookie);
         }
-        if !slot.waiting.is_empty() {
-            wake_all(std::mem::take(&mut slot.waiting));
+        if !slot.waiting.borrow().is_empty() {
+            wake_all(slot.waiting.take());
         }
     }
 }
@@ -262,22 +268,22 @@ fn wake_all(waiting: Vec<Waker>) {
 async fn load(req: HttpRequest, name: Option<&str>) -> Result<ReadonlySession, SessionError> {
     let source = loop {
         {
-            let mut extensions = req.extensions_mut();
+            let extensions = req.extensions();
             let slot =
-                find_slot(&mut extensions, name).ok_or_else(|| missing_middleware(&req, name))?;
-            if let Some(session) = &slot.session {
+                find_slot(&extensions, name).ok_or_else(|| missing_middleware(&req, name))?;
+            if let Some(session) = slot.session.get() {
                 return Ok(session.clone());
             }
-            if !slot.loading {
-                slot.loading = true;
+            if !slot.loading.get() {
+                slot.loading.set(true);
                 break Arc::clone(&slot.source);
             }
         }
         std::future::poll_fn(|cx| {
-            let mut extensions = req.extensions_mut();
-            match find_slot(&mut extensions, name) {
-                Some(slot) if slot.loading => {
-                    slot.waiting.push(cx.waker().clone());
+            let extensions = req.extensions();
+            match find_slot(&extensions, name) {
+                Some(slot) if slot.loading.get() => {
+                    slot.waiting.borrow_mut().push(cx.waker().clone());
                     Poll::Pending
                 }
                 _ => Poll::Ready(()),
