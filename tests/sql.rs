@@ -70,26 +70,36 @@ impl Db {
         }
     }
 
-    async fn drop_table(self) {
-        let quoted = match self.store {
+    /// The test table's name, quoted for this database.
+    fn quoted(&self) -> String {
+        match self.store {
             "mysql" => format!("`{}`", self.table),
             _ => format!("\"{}\"", self.table),
-        };
-        let sql = format!("DROP TABLE IF EXISTS {quoted}");
+        }
+    }
+
+    /// Runs `sql` on a connection of its own; the first column of the first
+    /// row as an integer, if it returns one.
+    async fn query(&self, sql: &str) -> Option<i64> {
         match self.store {
             "sqlite" => {
                 let pool = sqlx::SqlitePool::connect(&self.url).await.unwrap();
-                sqlx::query(&sql).execute(&pool).await.unwrap();
+                sqlx::query_scalar(sql).fetch_optional(&pool).await.unwrap()
             }
             "postgres" => {
                 let pool = sqlx::PgPool::connect(&self.url).await.unwrap();
-                sqlx::query(&sql).execute(&pool).await.unwrap();
+                sqlx::query_scalar(sql).fetch_optional(&pool).await.unwrap()
             }
             _ => {
                 let pool = sqlx::MySqlPool::connect(&self.url).await.unwrap();
-                sqlx::query(&sql).execute(&pool).await.unwrap();
+                sqlx::query_scalar(sql).fetch_optional(&pool).await.unwrap()
             }
         }
+    }
+
+    async fn drop_table(self) {
+        self.query(&format!("DROP TABLE IF EXISTS {}", self.quoted()))
+            .await;
     }
 }
 
@@ -160,49 +170,17 @@ async fn an_unreadable_row_is_a_fresh_session_and_logout_removes_it(store: &'sta
     let mut b = Browser::new();
     assert_eq!(b.send(&server, "POST", "/write", None).await.body, "1");
     let cookie = b.cookie().unwrap().to_owned();
-    let (damage, count) = match store {
-        "mysql" => (
-            format!("UPDATE `{}` SET record = 'not a record'", db.table),
-            format!("SELECT COUNT(*) FROM `{}`", db.table),
-        ),
-        _ => (
-            format!(
-                "UPDATE \"{}\" SET record = CAST('not a record' AS {})",
-                db.table,
-                if store == "postgres" { "BYTEA" } else { "BLOB" }
-            ),
-            format!("SELECT COUNT(*) FROM \"{}\"", db.table),
-        ),
+    let blob = match store {
+        "postgres" => "BYTEA",
+        "mysql" => "BINARY",
+        _ => "BLOB",
     };
-    let rows = |sql: String| {
-        let url = db.url.clone();
-        async move {
-            match store {
-                "sqlite" => {
-                    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-                    sqlx::query_scalar::<_, i64>(&sql)
-                        .fetch_optional(&pool)
-                        .await
-                        .unwrap()
-                }
-                "postgres" => {
-                    let pool = sqlx::PgPool::connect(&url).await.unwrap();
-                    sqlx::query_scalar::<_, i64>(&sql)
-                        .fetch_optional(&pool)
-                        .await
-                        .unwrap()
-                }
-                _ => {
-                    let pool = sqlx::MySqlPool::connect(&url).await.unwrap();
-                    sqlx::query_scalar::<_, i64>(&sql)
-                        .fetch_optional(&pool)
-                        .await
-                        .unwrap()
-                }
-            }
-        }
-    };
-    rows(damage).await;
+    let damage = format!(
+        "UPDATE {} SET record = CAST('not a record' AS {blob})",
+        db.quoted()
+    );
+    let count = format!("SELECT COUNT(*) FROM {}", db.quoted());
+    db.query(&damage).await;
     let r = b.send(&server, "GET", "/read", None).await;
     assert_eq!(
         (r.status.as_u16(), r.body.as_str()),
@@ -214,11 +192,11 @@ async fn an_unreadable_row_is_a_fresh_session_and_logout_removes_it(store: &'sta
         Some(cookie.as_str()),
         "{store}: a read leaves the cookie"
     );
-    assert_eq!(rows(count.clone()).await, Some(1));
+    assert_eq!(db.query(&count).await, Some(1));
     let r = b.send(&server, "POST", "/logout", None).await;
     assert_eq!(r.status.as_u16(), 204, "{store}: logout works");
     assert_eq!(b.cookie(), None, "{store}: and removes the cookie");
-    assert_eq!(rows(count).await, Some(0), "{store}: and the row");
+    assert_eq!(db.query(&count).await, Some(0), "{store}: and the row");
     drop(server);
     db.drop_table().await;
 }

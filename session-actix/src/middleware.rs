@@ -203,15 +203,17 @@ where
             StateProj::Commit { fut } => return fut.as_mut().poll(cx),
         };
         let slot = take_slot(&mut res.request().extensions_mut(), key);
-        let Some(slot) = slot.filter(|s| s.loaded().is_some()) else {
-            // No handler used the session: nothing to do, no store call.
+        // No handler used the session: nothing to do, no store call.
+        let Some(slot) = slot else {
+            return Poll::Ready(Ok(res.map_into_left_body()));
+        };
+        let Some(session) = slot.loaded() else {
             return Poll::Ready(Ok(res.map_into_left_body()));
         };
         if res.status().is_server_error() {
             tracing::debug!("handler answered a server error; session changes are not committed");
             return Poll::Ready(Ok(res.map_into_left_body()));
         }
-        let session = slot.loaded().expect("checked above");
         let Some(pending) = prepare_commit(session, config_of(&slot).now()) else {
             // Nothing to store (an unchanged read): no commit to set up.
             return Poll::Ready(Ok(res.map_into_left_body()));

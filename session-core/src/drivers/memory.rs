@@ -165,6 +165,15 @@ impl MemoryDriver {
     /// (`SESSION_CAPACITY`), a whole number of sessions, sets
     /// [`with_capacity`](Self::with_capacity); without it the store is
     /// unbounded.
+    ///
+    /// ```
+    /// use session_actix::driver::DriverSettings;
+    /// use session_actix::MemoryDriver;
+    ///
+    /// let settings: DriverSettings = serde_json::from_str(r#"{"capacity": 50000}"#).unwrap();
+    /// let driver = MemoryDriver::from_settings(&settings).unwrap();
+    /// # let _ = driver;
+    /// ```
     pub fn from_settings(settings: &DriverSettings) -> Result<Self, SettingsError> {
         let Some(value) = settings.options.get("capacity") else {
             return Ok(Self::new());
@@ -184,6 +193,12 @@ impl MemoryDriver {
     }
 
     /// How many sessions were dropped to keep within the capacity.
+    ///
+    /// ```
+    /// use session_actix::MemoryDriver;
+    ///
+    /// assert_eq!(MemoryDriver::with_capacity(1_000).evictions(), 0);
+    /// ```
     pub fn evictions(&self) -> u64 {
         self.evictions.load(Ordering::Relaxed)
     }
