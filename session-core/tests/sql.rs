@@ -202,6 +202,46 @@ async fn create_replaces_an_expired_row_but_never_a_live_one(db: Db) {
     db.drop_table().await;
 }
 
+/// The race the create statement has to win: many app servers creating the
+/// same id at once over a row that has just expired. Whatever the
+/// interleaving (MySQL deletes the expired row and inserts again in two
+/// statements), exactly one create succeeds, the others are told the id is
+/// taken, and the one row left is the winner's.
+async fn parallel_creates_over_an_expired_row_have_one_winner(db: Db) {
+    const ROUNDS: u64 = 40;
+    const WRITERS: u64 = 12;
+    let db = db.migrated().await;
+    for round in 0..ROUNDS {
+        let id = SessionId::generate();
+        let start = 10_000 * (round + 1);
+        db.driver
+            .create(&id, &record(start, start + 100))
+            .await
+            .unwrap();
+        let creates = (0..WRITERS).map(|writer| {
+            let (driver, id) = (db.driver.clone(), id.clone());
+            tokio::spawn(async move {
+                let mut r = record(start + 100, start + 1_000);
+                r.data.insert("writer".into(), json!(writer));
+                (writer, driver.create(&id, &r).await)
+            })
+        });
+        let mut winners = Vec::new();
+        for done in futures_util::future::join_all(creates).await {
+            match done.unwrap() {
+                (writer, Ok(())) => winners.push(writer),
+                (_, Err(DriverError::AlreadyExists)) => {}
+                (_, Err(e)) => panic!("round {round}: a create failed: {e}"),
+            }
+        }
+        assert_eq!(winners.len(), 1, "round {round}: winners {winners:?}");
+        let stored = db.driver.load(&id, at(start + 200)).await.unwrap().unwrap();
+        assert_eq!(stored.data["writer"], json!(winners[0]), "round {round}");
+    }
+    assert_eq!(db.count().await, ROUNDS as i64);
+    db.drop_table().await;
+}
+
 async fn update_checks_the_version_and_never_resurrects(db: Db) {
     let db = db.migrated().await;
     let id = SessionId::generate();
@@ -463,6 +503,7 @@ for_each_backend!(
     migrate_is_idempotent_and_check_schema_explains_a_missing_table,
     ids_are_stored_as_sha256,
     create_replaces_an_expired_row_but_never_a_live_one,
+    parallel_creates_over_an_expired_row_have_one_winner,
     update_checks_the_version_and_never_resurrects,
     touch_moves_expiry_in_the_columns_and_load_agrees,
     cleanup_deletes_expired_rows_in_batches_and_keeps_live_ones,

@@ -141,6 +141,8 @@ enum Create {
     /// sets, "inserted" and "kept the live row" both report one affected
     /// row. A live row is never deleted (the `DELETE` re-checks expiry), and
     /// a second duplicate means another request created the id meanwhile.
+    /// A statement InnoDB rolls back to break a deadlock (creates racing
+    /// over one expired row) starts the create over.
     InsertOrReplaceExpired {
         insert: String,
         delete_expired: String,
@@ -593,8 +595,8 @@ impl SqlDriver {
         }
     }
 
-    /// `true` if inserted, `false` on a duplicate id (MySQL's create).
-    async fn insert(&self, sql: &str, key: &[u8], record: &Record) -> Result<bool, DriverError> {
+    /// One `INSERT` of MySQL's create.
+    async fn insert(&self, sql: &str, key: &[u8], record: &Record) -> Result<Insert, DriverError> {
         let bytes = record.encode()?;
         with_pool!(&self.backend, pool => self.run(async {
             let inserted = sqlx::query(sql)
@@ -606,12 +608,32 @@ impl SqlDriver {
                 .execute(pool)
                 .await;
             match inserted {
-                Ok(_) => Ok(true),
-                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
+                Ok(_) => Ok(Insert::Inserted),
+                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(Insert::Duplicate),
+                Err(e) if is_deadlock(&e) => Ok(Insert::Deadlock),
                 Err(e) => Err(e),
             }
         }).await)
     }
+}
+
+/// How often MySQL's create starts over after InnoDB chose it as a deadlock
+/// victim before it gives up with a backend error.
+const DEADLOCK_ATTEMPTS: usize = 5;
+
+/// What one `INSERT` of MySQL's create did.
+enum Insert {
+    Inserted,
+    /// A row holds the id.
+    Duplicate,
+    /// InnoDB rolled the statement back to break a deadlock.
+    Deadlock,
+}
+
+/// Whether `e` is a deadlock (or serialization failure) the database rolled
+/// back: SQLSTATE 40001, MySQL's error 1213.
+fn is_deadlock(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.code().as_deref() == Some("40001"))
 }
 
 /// The SQL of `backend`'s dialect for `table`.
@@ -731,21 +753,42 @@ impl SessionDriver for SqlDriver {
                 insert,
                 delete_expired,
             } => {
-                if self.insert(insert, &key, record).await? {
-                    return Ok(());
+                // When several creates race over one expired row, InnoDB
+                // may roll one back as a deadlock victim; that one starts
+                // over, and then finds the winner's live row (or, if the
+                // winner failed, takes the id itself).
+                for _ in 0..DEADLOCK_ATTEMPTS {
+                    match self.insert(insert, &key, record).await? {
+                        Insert::Inserted => return Ok(()),
+                        Insert::Deadlock => continue,
+                        Insert::Duplicate => {}
+                    }
+                    let removed = with_pool!(&self.backend, pool => self.run(async {
+                        match sqlx::query(delete_expired)
+                            .bind(&key[..])
+                            .bind(now)
+                            .execute(pool)
+                            .await
+                        {
+                            Ok(done) => Ok(Some(done.rows_affected())),
+                            Err(e) if is_deadlock(&e) => Ok(None),
+                            Err(e) => Err(e),
+                        }
+                    }).await)?;
+                    match removed {
+                        None => continue,
+                        Some(0) => return Err(DriverError::AlreadyExists),
+                        Some(_) => {}
+                    }
+                    match self.insert(insert, &key, record).await? {
+                        Insert::Inserted => return Ok(()),
+                        Insert::Deadlock => continue,
+                        Insert::Duplicate => return Err(DriverError::AlreadyExists),
+                    }
                 }
-                let removed = with_pool!(&self.backend, pool => self.run(async {
-                    let done = sqlx::query(delete_expired)
-                        .bind(&key[..])
-                        .bind(now)
-                        .execute(pool)
-                        .await?;
-                    Ok(done.rows_affected())
-                }).await)?;
-                if removed > 0 && self.insert(insert, &key, record).await? {
-                    return Ok(());
-                }
-                Err(DriverError::AlreadyExists)
+                Err(DriverError::backend(std::io::Error::other(format!(
+                    "creating a session deadlocked {DEADLOCK_ATTEMPTS} times in a row"
+                ))))
             }
         }
     }
