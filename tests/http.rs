@@ -17,7 +17,7 @@ use serde_json::json;
 use session_actix::driver::SessionDriver;
 use session_examples::testbed::{self, Options};
 use session_test_support::http::{Browser, Server};
-use session_test_support::redis::RedisCluster;
+use session_test_support::redis::{RedisCluster, RedisServer};
 
 /// One test's store: where it keeps its data, and what to clean up after.
 struct Store {
@@ -26,7 +26,9 @@ struct Store {
     driver: Arc<dyn SessionDriver>,
     sql_table: Option<(String, String)>,
     _dir: tempfile::TempDir,
-    _cluster: Option<RedisCluster>,
+    /// The Redis store's private server.
+    redis: Option<RedisServer>,
+    cluster: Option<RedisCluster>,
 }
 
 impl Store {
@@ -34,6 +36,7 @@ impl Store {
         let dir = tempfile::tempdir().unwrap();
         let table = session_test_support::sql::unique_table("suite");
         let mut cluster = None;
+        let mut redis = None;
         let mut sql_table = None;
         let mut args: Vec<String> = vec!["--ttl".into(), "600".into()];
         match name {
@@ -44,7 +47,17 @@ impl Store {
                 "--dir".into(),
                 dir.path().join("sessions").display().to_string(),
             ]),
-            "redis" => args.extend(["--store".into(), "redis".into()]),
+            "redis" => {
+                // A private server, so the test sees exactly what its store wrote.
+                let server = RedisServer::start();
+                args.extend([
+                    "--store".into(),
+                    "redis".into(),
+                    "--redis".into(),
+                    server.url(),
+                ]);
+                redis = Some(server);
+            }
             "redis-cluster" => {
                 let nodes = RedisCluster::start();
                 let urls = nodes.urls().join(",");
@@ -84,7 +97,8 @@ impl Store {
             driver,
             sql_table,
             _dir: dir,
-            _cluster: cluster,
+            redis,
+            cluster,
         }
     }
 
@@ -99,31 +113,78 @@ impl Store {
         Server::start(move |listener| testbed::serve(Some(mw), listener))
     }
 
-    /// Drops a SQL test table.
-    async fn finish(self) {
-        let Some((url, table)) = &self.sql_table else {
-            return;
-        };
-        use session_actix::driver::sql::sqlx;
-        let sql = match self.name {
-            "mysql" => format!("DROP TABLE IF EXISTS `{table}`"),
-            _ => format!("DROP TABLE IF EXISTS \"{table}\""),
-        };
-        match self.name {
-            "sqlite" => {
-                let pool = sqlx::SqlitePool::connect(url).await.unwrap();
-                sqlx::query(&sql).execute(&pool).await.unwrap();
-            }
-            "postgres" => {
-                let pool = sqlx::PgPool::connect(url).await.unwrap();
-                sqlx::query(&sql).execute(&pool).await.unwrap();
-            }
-            _ => {
-                let pool = sqlx::MySqlPool::connect(url).await.unwrap();
-                sqlx::query(&sql).execute(&pool).await.unwrap();
+    /// How many seconds each record the store holds has left, read from the
+    /// store itself: the TTL of every key under the session prefix on each
+    /// Redis node, the `expires_at` of every SQL row. `None` for the stores
+    /// whose records the test cannot list (memory, cookie, file).
+    async fn expiries(&self) -> Option<Vec<i64>> {
+        if let Some((url, table)) = &self.sql_table {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs() as i64;
+            let rows = sql_column(
+                self.name,
+                url,
+                &format!("SELECT expires_at FROM {}", quoted(self.name, table)),
+            )
+            .await;
+            return Some(rows.into_iter().map(|at| at - now).collect());
+        }
+        let nodes: Vec<&RedisServer> = self
+            .redis
+            .iter()
+            .chain(self.cluster.iter().flat_map(RedisCluster::nodes))
+            .collect();
+        if nodes.is_empty() {
+            return None;
+        }
+        let mut left = Vec::new();
+        for node in nodes {
+            let keys = node.cli(&["--scan", "--pattern", "session:*"]).unwrap();
+            for key in keys.lines().filter(|k| !k.is_empty()) {
+                // -1: the key never expires; -2: it is gone.
+                let ms: i64 = node.cli(&["PTTL", key]).unwrap().parse().unwrap();
+                left.push(if ms < 0 { ms } else { (ms + 999) / 1000 });
             }
         }
+        Some(left)
     }
+
+    /// Drops a SQL test table.
+    async fn finish(self) {
+        if let Some((url, table)) = &self.sql_table {
+            let drop = format!("DROP TABLE IF EXISTS {}", quoted(self.name, table));
+            sql_column(self.name, url, &drop).await;
+        }
+    }
+}
+
+/// `table` quoted for the SQL `backend`.
+fn quoted(backend: &str, table: &str) -> String {
+    match backend {
+        "mysql" => format!("`{table}`"),
+        _ => format!("\"{table}\""),
+    }
+}
+
+/// Runs `sql` on the SQL `backend` at `url`, returning the first column of
+/// each row (none for a statement).
+async fn sql_column(backend: &str, url: &str, sql: &str) -> Vec<i64> {
+    use session_actix::driver::sql::sqlx::{self, MySqlPool, PgPool, SqlitePool};
+    macro_rules! on {
+        ($pool:ty) => {
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_all(&<$pool>::connect(url).await.unwrap())
+                .await
+        };
+    }
+    match backend {
+        "sqlite" => on!(SqlitePool),
+        "postgres" => on!(PgPool),
+        _ => on!(MySqlPool),
+    }
+    .unwrap()
 }
 
 async fn counter_and_key_value_routes(store: &Store) {
@@ -393,6 +454,47 @@ async fn typed_cart(store: &Store) {
 }
 
 /// A module per store, a test per scenario in each.
+/// Every way a session is written leaves a record that the store itself
+/// expires within the idle timeout (600 s here): nothing outlives it, even
+/// if the app's cleanup never runs.
+async fn every_stored_record_expires_within_the_timeout(store: &Store) {
+    let server = store.server();
+    let mut a = Browser::new();
+    a.send(&server, "POST", "/write", None).await;
+    a.send(&server, "PUT", "/kv/pref", Some(r#"{"theme":"dark"}"#))
+        .await;
+    a.send(&server, "POST", "/flash/notice", Some(r#""saved""#))
+        .await;
+    a.send(&server, "POST", "/incr/hits", None).await;
+    a.send(&server, "POST", "/regenerate", None).await;
+    let mut b = Browser::new();
+    b.send(&server, "POST", "/write", None).await;
+    b.send(&server, "GET", "/login", None).await;
+    b.send(&server, "POST", "/write", None).await;
+    let mut c = Browser::new();
+    c.send(&server, "POST", "/write", None).await;
+    let r = c.send(&server, "POST", "/logout", None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+
+    let left = store
+        .expiries()
+        .await
+        .expect("this store's records can be listed");
+    assert_eq!(
+        left.len(),
+        2,
+        "{}: a's and b's sessions, nothing else: {left:?}",
+        store.name
+    );
+    for secs in left {
+        assert!(
+            (1..=600).contains(&secs),
+            "{}: a record expires in {secs} s",
+            store.name
+        );
+    }
+}
+
 macro_rules! http_suite {
     (stores: [$($module:ident = $store:literal),* $(,)?], scenarios: $scenarios:tt) => {
         $(http_suite!(@store $module = $store, $scenarios);)*
@@ -431,4 +533,20 @@ http_suite! {
         flash_shows_a_message_in_the_next_request_only,
         typed_cart,
     ]
+}
+
+/// The stores whose records the test can list and check for an expiry.
+mod expiry {
+    use super::{every_stored_record_expires_within_the_timeout, Store};
+
+    http_suite! {
+        stores: [
+            redis = "redis",
+            redis_cluster = "redis-cluster",
+            sqlite = "sqlite",
+            postgres = "postgres",
+            mysql = "mysql",
+        ],
+        scenarios: [every_stored_record_expires_within_the_timeout]
+    }
 }

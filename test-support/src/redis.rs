@@ -292,6 +292,11 @@ impl RedisCluster {
         }
     }
 
+    /// The nodes, for commands a test sends to each.
+    pub fn nodes(&self) -> &[RedisServer] {
+        &self.nodes
+    }
+
     /// The nodes' URLs.
     pub fn urls(&self) -> Vec<String> {
         self.nodes.iter().map(RedisServer::url).collect()
