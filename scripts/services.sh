@@ -35,6 +35,8 @@ ensure_redis() {
   if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
     apt_install redis-server redis-tools
   fi
+  # The rediss:// tests make a certificate authority of their own.
+  command -v openssl >/dev/null || apt_install openssl
   if port_open 6379; then say "Redis answers on 127.0.0.1:6379"; return 0; fi
   say "starting redis-server on 127.0.0.1:6379 (no persistence)"
   mkdir -p /var/lib/redis /var/log/redis 2>/dev/null || true

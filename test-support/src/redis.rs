@@ -55,6 +55,14 @@ pub struct RedisServer {
     port: u16,
     dir: PathBuf,
     extra: Vec<String>,
+    tls: Option<Tls>,
+}
+
+/// The TLS side of a server from [`RedisServer::start_tls`].
+struct Tls {
+    port: u16,
+    ca_pem: Vec<u8>,
+    dir: PathBuf,
 }
 
 impl RedisServer {
@@ -81,9 +89,121 @@ impl RedisServer {
             port,
             dir: temp_dir("node", port),
             extra,
+            tls: None,
         };
         server.spawn();
         server
+    }
+
+    /// Starts a server that also takes TLS connections, on
+    /// [`tls_url`](Self::tls_url), with a certificate for `127.0.0.1` signed
+    /// by a certificate authority made for this server alone
+    /// ([`ca_pem`](Self::ca_pem)), so no system store trusts it. Clients need
+    /// no certificate of their own. The plain port stays open for the test's
+    /// own checks. Needs the `openssl` command and a `redis-server` built
+    /// with TLS (Debian's is).
+    pub fn start_tls() -> Self {
+        let port = free_port(false);
+        let dir = temp_dir("tls", port);
+        let openssl = |args: &[&str]| {
+            let out = Command::new("openssl")
+                .args(args)
+                .current_dir(&dir)
+                .output()
+                .unwrap_or_else(|e| panic!("could not run `openssl` ({e}); install openssl"));
+            assert!(
+                out.status.success(),
+                "openssl {args:?} failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        let key = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+        ];
+        openssl(
+            &[
+                &["req", "-x509"],
+                &key[..],
+                &[
+                    "-keyout",
+                    "ca.key",
+                    "-out",
+                    "ca.crt",
+                    "-days",
+                    "2",
+                    "-subj",
+                    "/CN=session tests CA",
+                ],
+            ]
+            .concat(),
+        );
+        openssl(
+            &[
+                &["req"],
+                &key[..],
+                &[
+                    "-keyout",
+                    "server.key",
+                    "-out",
+                    "server.csr",
+                    "-subj",
+                    "/CN=127.0.0.1",
+                ],
+            ]
+            .concat(),
+        );
+        std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.crt",
+            "-days",
+            "2",
+            "-extfile",
+            "san.ext",
+        ]);
+        let path = |name: &str| dir.join(name).display().to_string();
+        let port_arg = port.to_string();
+        let mut server = Self::start_with(&[
+            "--tls-port",
+            &port_arg,
+            "--tls-cert-file",
+            &path("server.crt"),
+            "--tls-key-file",
+            &path("server.key"),
+            "--tls-ca-cert-file",
+            &path("ca.crt"),
+            "--tls-auth-clients",
+            "no",
+        ]);
+        let ca_pem = std::fs::read(dir.join("ca.crt")).unwrap();
+        server.tls = Some(Tls { port, ca_pem, dir });
+        server
+    }
+
+    /// `rediss://127.0.0.1:PORT`, for a server from
+    /// [`start_tls`](Self::start_tls).
+    pub fn tls_url(&self) -> String {
+        let tls = self.tls.as_ref().expect("a server from start_tls");
+        format!("rediss://127.0.0.1:{}", tls.port)
+    }
+
+    /// The PEM certificate of the authority that signed a
+    /// [`start_tls`](Self::start_tls) server's certificate.
+    pub fn ca_pem(&self) -> &[u8] {
+        &self.tls.as_ref().expect("a server from start_tls").ca_pem
     }
 
     fn spawn(&mut self) {
@@ -222,6 +342,9 @@ impl Drop for RedisServer {
     fn drop(&mut self) {
         self.stop();
         let _ = std::fs::remove_dir_all(&self.dir);
+        if let Some(tls) = &self.tls {
+            let _ = std::fs::remove_dir_all(&tls.dir);
+        }
     }
 }
 

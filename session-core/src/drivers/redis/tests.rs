@@ -1076,3 +1076,64 @@ async fn conformance_suite_passes_on_a_cluster() {
     })
     .await;
 }
+
+// ---------------------------------------------------------------------------
+// TLS (feature `redis-tls`), against a private server with its own CA.
+
+#[cfg(feature = "redis-tls")]
+async fn tls_driver(server: &RedisServer, prefix: String) -> RedisDriver {
+    // The documented way for a private CA: a client built with its root.
+    let client = redis::Client::build_with_tls(
+        server.tls_url(),
+        redis::TlsCertificates {
+            client_tls: None,
+            root_cert: Some(server.ca_pem().to_vec()),
+        },
+    )
+    .unwrap();
+    let manager = ConnectionManager::new(client).await.unwrap();
+    RedisDriver::builder()
+        .prefix(prefix)
+        .build_with_connection_manager(manager)
+        .unwrap()
+}
+
+#[cfg(feature = "redis-tls")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rediss_checks_the_certificate_and_carries_every_call() {
+    let server = RedisServer::start_tls();
+    // A certificate no trusted root signed is refused at connect time.
+    let refused = RedisDriver::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .connect(&server.tls_url())
+        .await;
+    let e = refused.err().expect("an unknown CA is refused").to_string();
+    assert!(e.to_lowercase().contains("certificate"), "{e}");
+    // The TLS port speaks nothing else.
+    let plain = server.tls_url().replacen("rediss://", "redis://", 1);
+    let refused = RedisDriver::builder()
+        .connect_timeout(Duration::from_secs(2))
+        .connect(&plain)
+        .await;
+    assert!(refused.is_err(), "plain RESP on the TLS port");
+
+    // Trusting the server's CA, a session goes there and back over TLS, and
+    // lands on that server (seen on its plain port).
+    let driver = tls_driver(&server, Ctx::prefix()).await;
+    let id = SessionId::generate();
+    let r = record(now(), 600);
+    driver.create(&id, &r).await.unwrap();
+    assert_eq!(driver.load(&id, now()).await.unwrap(), Some(r));
+    let key = driver.key(&id);
+    assert_eq!(server.cli(&["EXISTS", &key]).as_deref(), Some("1"));
+    driver.destroy(&id).await.unwrap();
+    assert_eq!(server.cli(&["EXISTS", &key]).as_deref(), Some("0"));
+}
+
+#[cfg(all(feature = "redis-tls", feature = "conformance"))]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conformance_suite_passes_over_tls() {
+    let server = RedisServer::start_tls();
+    let server = &server;
+    run_conformance(|prefix| tls_driver(server, prefix)).await;
+}
