@@ -6,6 +6,9 @@
 #   parse_id         SessionId::parse (every server-side cookie value)
 #   decode_record    Record::decode (every stored record)
 #   driver_settings  DriverSettings from JSON and from SESSION_* pairs
+#   cookie_header    the middleware's scan of Cookie headers for ours
+#   redis_value      the Redis driver's stored value (header, then record)
+#   file_template    the file driver's name template and directory entries
 #
 #   scripts/fuzz.sh                       # every target, 60 s each
 #   FUZZ_SECONDS=10 scripts/fuzz.sh parse_id
@@ -28,7 +31,7 @@ if ! [[ "$seconds" =~ ^[0-9]+$ ]] || (( seconds < 1 || seconds > 60 )); then
 fi
 targets=("$@")
 if (( ${#targets[@]} == 0 )); then
-    targets=(open_cookie parse_id decode_record driver_settings)
+    targets=(open_cookie parse_id decode_record driver_settings cookie_header redis_value file_template)
 fi
 
 if ! cargo fuzz --version >/dev/null 2>&1; then

@@ -81,6 +81,19 @@ mod test_driver;
 #[allow(dead_code, unreachable_pub)]
 mod test_fixtures;
 
+/// Private parsers of client input, for the fuzz targets in `fuzz/` only:
+/// compiled under `cfg(fuzzing)`, which cargo-fuzz sets, and never otherwise.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod __fuzz {
+    #[cfg(feature = "actix")]
+    pub use crate::actix::fuzz_find_cookie as find_cookie;
+    #[cfg(feature = "file")]
+    pub use crate::drivers::file::fuzz_template as file_template;
+    #[cfg(feature = "redis")]
+    pub use crate::drivers::redis::fuzz_decode as redis_value;
+}
+
 /// What session-actix's middleware and derive need from the engine. Not
 /// public API: it may change in any release (the crates pin each other
 /// exactly, so they always agree).

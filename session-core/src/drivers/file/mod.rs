@@ -113,6 +113,8 @@ mod error;
 mod platform;
 mod store;
 mod template;
+#[cfg(fuzzing)]
+pub use template::fuzz_template;
 #[cfg(test)]
 mod tests;
 

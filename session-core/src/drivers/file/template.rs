@@ -126,6 +126,30 @@ impl Template {
     }
 }
 
+/// The `file_template` fuzz target's way in: parses `template` and, if it
+/// is valid, checks that the names it makes for the id `id` classify back as
+/// that id's session, lock and temporary file, and that `name` either is not
+/// one of the driver's files or names exactly the file it classifies as.
+#[cfg(fuzzing)]
+pub fn fuzz_template(template: &str, id: &[u8; 32], name: &str) {
+    let Ok(t) = Template::parse(template) else {
+        return;
+    };
+    let id = SessionId::from_bytes(id);
+    assert_eq!(
+        t.classify(&t.session(&id)),
+        Some(Entry::Session(id.clone()))
+    );
+    assert_eq!(t.classify(&t.lock(&id)), Some(Entry::Lock(id.clone())));
+    assert_eq!(t.classify(&t.temp(&id, "a1-b2")), Some(Entry::Temp(id)));
+    match t.classify(name) {
+        None => {}
+        Some(Entry::Session(id)) => assert_eq!(t.session(&id), name),
+        Some(Entry::Lock(id)) => assert_eq!(t.lock(&id), name),
+        Some(Entry::Temp(id)) => assert!(name.starts_with(&format!(".{}.", t.session(&id)))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::error::TemplateProblem;

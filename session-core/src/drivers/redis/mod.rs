@@ -142,6 +142,8 @@
 
 mod config;
 mod value;
+#[cfg(fuzzing)]
+pub use value::fuzz_decode;
 
 #[cfg(test)]
 mod tests;

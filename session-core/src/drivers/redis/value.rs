@@ -120,6 +120,19 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Record, Corrupt> {
     Ok(record)
 }
 
+/// The `redis_value` fuzz target's way in: decodes `bytes` as a stored
+/// value and, if that succeeds, checks that the record encodes and decodes
+/// again to itself. Whether `bytes` decoded.
+#[cfg(fuzzing)]
+pub fn fuzz_decode(bytes: &[u8]) -> bool {
+    let Ok(record) = decode(bytes) else {
+        return false;
+    };
+    let again = encode(&record).expect("a decoded record encodes");
+    assert_eq!(decode(&again).expect("and decodes again"), record);
+    true
+}
+
 /// Milliseconds from `now` to `expires_at` for Redis' `PX` / `PEXPIRE`: at
 /// least 1 (Redis refuses 0) and at most [`MAX_TTL_MS`].
 ///
