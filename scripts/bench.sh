@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # HTTP benchmarks: our testbed, the same routes on actix-session 0.11
 # (bench/, binary actix-session-testbed) and bare actix-web, side by side.
+# `scripts/bench.sh soak` runs the soak instead (see "Soak" below).
 #
 # What it does, in order (each step is printed as it happens):
 #  1. installs wrk, curl and redis-server with apt-get where they are missing;
@@ -48,8 +49,28 @@
 #                      requests/s are not. Use BENCH_CONNECTIONS=4 with it.
 #   BENCH_RAW          file to keep every run's raw figures in (optional)
 # All load goes to 127.0.0.1.
+#
+# Soak (`scripts/bench.sh soak`): builds bench's `soak` binary in release,
+# starts the private Redis as in step 3 (and PostgreSQL through
+# scripts/services.sh if it does not answer), then runs the soak once per
+# store: browsers of several tabs sharing a cookie jar doing increments,
+# puts, flashes, regenerates and logouts against two app instances on one
+# store, then the invariant checker (bench/src/soak/check.rs). Prints each
+# run's summary and exits non-zero if any run found a violation. Settings:
+#   BENCH_STORES         stores                  (default "memory redis postgres")
+#   BENCH_SOAK_SECONDS   seconds per store       (default 60)
+#   BENCH_SOAK_SESSIONS  browsers                (default 16)
+#   BENCH_SOAK_CLIENTS   tabs per browser        (default 4)
+#   BENCH_SOAK_SEED      seed of the clients' choices (default: from the clock)
+#   SESSION_TEST_POSTGRES_URL  the database      (default postgres://postgres@127.0.0.1:5432/test)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+MODE=${1:-http}
+case $MODE in
+  http|soak) ;;
+  *) echo "usage: scripts/bench.sh [http|soak]" >&2; exit 2 ;;
+esac
 
 DURATION=${BENCH_DURATION:-3s}
 ROUNDS=${BENCH_ROUNDS:-3}
@@ -60,6 +81,11 @@ CALLGRIND=${BENCH_CALLGRIND:-0}
 UNIT=req/s
 [ "$CALLGRIND" = 1 ] && UNIT=instr/req
 STORES=${BENCH_STORES:-memory cookie redis}
+[ "$MODE" = soak ] && STORES=${BENCH_STORES:-memory redis postgres}
+SOAK_SECONDS=${BENCH_SOAK_SECONDS:-60}
+SOAK_SESSIONS=${BENCH_SOAK_SESSIONS:-16}
+SOAK_CLIENTS=${BENCH_SOAK_CLIENTS:-4}
+SOAK_SEED=${BENCH_SOAK_SEED:-}
 ROUTES=${BENCH_ROUTES:-read write untouched}
 PORT=${BENCH_PORT:-18080}
 REDIS_PORT=${BENCH_REDIS_PORT:-6390}
@@ -80,8 +106,10 @@ trap cleanup EXIT
 
 # 1. Tools.
 missing=()
-command -v wrk >/dev/null || missing+=(wrk)
-command -v curl >/dev/null || missing+=(curl)
+if [ "$MODE" = http ]; then
+  command -v wrk >/dev/null || missing+=(wrk)
+  command -v curl >/dev/null || missing+=(curl)
+fi
 [ "$CALLGRIND" = 1 ] && { command -v valgrind >/dev/null || missing+=(valgrind); }
 if has_store redis; then
   command -v redis-server >/dev/null || missing+=(redis-server)
@@ -104,14 +132,21 @@ for f in cookie redis; do
   elif declares session-actix/Cargo.toml "$f"; then features+=("session-actix/$f")
   fi
 done
-if [ -n "${BENCH_OURS:-}" ]; then
+if [ "$MODE" = soak ]; then
+  soak_features=()
+  for f in redis postgres; do has_store "$f" && soak_features+=("$f"); done
+  say "building the soak in release (features: ${soak_features[*]:-none})"
+  cargo build --release -q -p session-bench --bin soak ${soak_features:+--features "${soak_features[*]}"}
+elif [ -n "${BENCH_OURS:-}" ]; then
   say "using our testbed $BENCH_OURS as it is (BENCH_OURS)"
 else
   say "building our testbed in release (features: ${features[*]:-default})"
   cargo build --release -q -p session-examples --example testbed ${features:+--features "${features[*]}"}
 fi
-say "building actix-session-testbed in release"
-cargo build --release -q -p session-bench --bin actix-session-testbed
+if [ "$MODE" = http ]; then
+  say "building actix-session-testbed in release"
+  cargo build --release -q -p session-bench --bin actix-session-testbed
+fi
 OURS=${BENCH_OURS:-$TARGET/release/examples/testbed}
 THEIRS="$TARGET/release/actix-session-testbed"
 
@@ -128,6 +163,32 @@ if has_store redis; then
   port_open "$REDIS_PORT" || { say "redis-server did not start: $(tail -3 "$WORK/redis.log")"; exit 1; }
 fi
 REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
+
+# The soak: one run per store, then done.
+if [ "$MODE" = soak ]; then
+  if has_store postgres; then
+    # In a subshell: services.sh has a say() of its own.
+    ( . scripts/services.sh; ensure_postgres ) || { say "PostgreSQL is not available"; exit 1; }
+  fi
+  failed=()
+  for store in $STORES; do
+    case $store in
+      memory|redis|postgres) ;;
+      *) say "unknown store $store for the soak (memory, redis, postgres)"; exit 1 ;;
+    esac
+    say "soak on $store: $SOAK_SESSIONS browsers x $SOAK_CLIENTS tabs for $SOAK_SECONDS s"
+    if ! "$TARGET/release/soak" --store "$store" --seconds "$SOAK_SECONDS" \
+        --sessions "$SOAK_SESSIONS" --clients "$SOAK_CLIENTS" --redis "$REDIS_URL" \
+        ${SOAK_SEED:+--seed "$SOAK_SEED"} \
+        ${SESSION_TEST_POSTGRES_URL:+--database-url "$SESSION_TEST_POSTGRES_URL"}; then
+      failed+=("$store")
+    fi
+    echo
+  done
+  if [ ${#failed[@]} -gt 0 ]; then say "the soak found violations on: ${failed[*]}"; exit 1; fi
+  say "the soak found no violation on: $STORES"
+  exit 0
+fi
 
 # 4. Servers. SERVERS holds "name port"; a name is bare, ours-STORE or
 # theirs-STORE.

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run --release --example testbed -- --store STORE [--port 8080] [--ttl 7200]
-//!     [--dir PATH] [--redis URL | --redis-cluster HOST:PORT,...]
+//!     [--dir PATH] [--redis URL | --redis-cluster HOST:PORT,...] [--prefix PREFIX]
 //!     [--key HEX64 [--old-key HEX64]...] [--database-url URL [--table NAME]]
 //! ```
 //!
@@ -28,7 +28,7 @@ use serde_json::Value;
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 use session_actix::driver::sql::{SqlDriver, DEFAULT_CLEANUP_BATCH};
 use session_actix::driver::{DriverRegistry, DriverSettings, SessionDriver};
-use session_actix::{Session, SessionError, SessionMiddleware, TypedSession};
+use session_actix::{ReadonlySession, Session, SessionError, SessionMiddleware, TypedSession};
 
 /// The testbed's command line.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -45,6 +45,9 @@ pub struct Options {
     pub redis: Option<String>,
     /// `--redis-cluster HOST:PORT,...` for Redis Cluster.
     pub redis_cluster: Option<String>,
+    /// `--prefix PREFIX`, the Redis driver's key prefix (default
+    /// `session:`).
+    pub prefix: Option<String>,
     /// `--key HEX64` for the cookie driver.
     pub key: Option<String>,
     /// `--old-key HEX64`, repeatable, for the cookie driver.
@@ -74,6 +77,7 @@ impl Options {
                 "--dir" => opts.dir = Some(value()?),
                 "--redis" => opts.redis = Some(value()?),
                 "--redis-cluster" => opts.redis_cluster = Some(value()?),
+                "--prefix" => opts.prefix = Some(value()?),
                 "--key" => opts.key = Some(value()?),
                 "--old-key" => opts.old_keys.push(value()?),
                 "--database-url" => opts.database_url = Some(value()?),
@@ -95,6 +99,7 @@ impl Options {
         s.key = self.key.clone();
         s.old_keys = self.old_keys.clone();
         s.table = self.table.clone();
+        s.prefix = self.prefix.clone();
         s.url = match self.store.as_str() {
             "redis" if self.redis_cluster.is_some() => {
                 s.driver = "redis-cluster".into();
@@ -193,7 +198,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/logout", web::post().to(logout))
         .route("/fail", web::get().to(fail))
         .route("/flash/{key}", web::post().to(flash))
-        .route("/flashed", web::get().to(flashed));
+        .route("/flashed", web::get().to(flashed))
+        .route("/session", web::get().to(whole_session));
     cart_routes(cfg);
 }
 
@@ -289,6 +295,16 @@ async fn flash(
 
 async fn flashed(session: Session) -> HttpResponse {
     HttpResponse::Ok().json(session.flash_messages().all())
+}
+
+/// The whole session as JSON, `{"data": {..}, "flash": {..}}` (the flash
+/// values by key), through a read-only handle: it consumes no flash message
+/// and never commits, so a checker can look without changing anything.
+async fn whole_session(session: ReadonlySession) -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({
+        "data": session.all(),
+        "flash": session.flash_messages().all(),
+    }))
 }
 
 async fn fail(session: Session) -> actix_web::Result<impl Responder> {

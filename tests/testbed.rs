@@ -43,6 +43,11 @@ async fn testbed_options_parse_and_reject() {
         .unwrap()
         .driver_settings();
     assert_eq!(redis.url.as_deref(), Some("redis://127.0.0.1:6379"));
+    assert_eq!(redis.prefix, None);
+    let prefixed = Options::parse(["--store", "redis", "--prefix", "soak:"].map(String::from))
+        .unwrap()
+        .driver_settings();
+    assert_eq!(prefixed.prefix.as_deref(), Some("soak:"));
     let cluster = Options::parse(
         [
             "--store",
@@ -83,6 +88,36 @@ async fn testbed_options_parse_and_reject() {
     assert!(zero_ttl
         .middleware(zero_ttl.driver().await.unwrap().unwrap())
         .is_err());
+}
+
+#[actix_rt::test]
+async fn whole_session_route_shows_data_and_flash_without_consuming_them() {
+    let server = start("memory").await;
+    let mut b = Browser::new();
+    let empty = serde_json::json!({"data": {}, "flash": {}});
+    assert_eq!(b.json(&server, "/session").await, empty);
+    b.send(&server, "POST", "/incr/hits", None).await;
+    b.send(&server, "POST", "/flash/note", Some("7")).await;
+    let whole = serde_json::json!({"data": {"hits": 1}, "flash": {"note": 7}});
+    let r = b.send(&server, "GET", "/session", None).await;
+    assert!(!r.set_cookie, "looking commits nothing");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&r.body).unwrap(),
+        whole
+    );
+    assert_eq!(
+        b.json(&server, "/session").await,
+        whole,
+        "the flash is still there"
+    );
+    assert_eq!(
+        b.json(&server, "/flashed").await,
+        serde_json::json!({"note": 7})
+    );
+    assert_eq!(
+        b.json(&server, "/session").await,
+        serde_json::json!({"data": {"hits": 1}, "flash": {}})
+    );
 }
 
 #[cfg(feature = "file")]

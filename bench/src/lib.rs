@@ -8,8 +8,13 @@
 //!   through the middleware in-process).
 //! - the `memory-footprint` binary: bytes per session held by the memory
 //!   driver.
+//! - [`soak`]: many clients over many sessions against two app instances on
+//!   one store, then an invariant checker; the `soak` binary runs it, and
+//!   `tests/soak.rs` a short version of it.
 //!
 //! See `docs/performance.md` for the figures and how to rerun them.
 
 pub mod fixtures;
 pub mod peer;
+pub mod rss;
+pub mod soak;

@@ -1,10 +1,11 @@
 //! One forwarding driver for every test that needs to watch or break a
 //! store: [`Forward`] passes each call to a real driver, counts it, and can
-//! be told to wait or to fail first.
+//! be told to wait or to fail first, or to get `update` wrong on purpose
+//! ([`BrokenUpdate`]) so a checker can show that it notices.
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use session_core::driver::memory::MemoryDriver;
@@ -36,6 +37,24 @@ impl Op {
     }
 }
 
+/// A way for [`Forward`]'s `update` to be wrong, set with
+/// [`Forward::break_updates`]: the defects a session store can have that a
+/// soak's checker must catch. Each answers the engine as a healthy driver
+/// would, so only the data shows the damage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BrokenUpdate {
+    /// Every `n`th update answers [`Update::Updated`] and stores nothing: an
+    /// acknowledged write is lost.
+    DropEvery(usize),
+    /// The version check is ignored: an update overwrites whatever is stored
+    /// (last writer wins), so a parallel request's changes are lost.
+    IgnoreVersion,
+    /// An update of a record that is gone (destroyed or expired) creates it
+    /// again and answers [`Update::Updated`]: a logged-out or regenerated
+    /// session comes back to life.
+    Resurrect,
+}
+
 /// What the test has set, shared by every clone of one [`Forward`].
 #[derive(Default)]
 struct Faults {
@@ -46,6 +65,10 @@ struct Faults {
     /// The ops that wait before they run, one bit each, and for how long.
     slow: AtomicU8,
     latency_micros: AtomicU64,
+    /// How `update` is broken, if it is.
+    broken: Mutex<Option<BrokenUpdate>>,
+    /// Updates seen while broken, for [`BrokenUpdate::DropEvery`].
+    broken_updates: AtomicUsize,
 }
 
 /// Forwards every call to `inner` (the memory driver unless said otherwise),
@@ -54,8 +77,10 @@ struct Faults {
 /// a backend error before the call reaches `inner`.
 ///
 /// Clones share the inner driver, the counters and the faults, so a test
-/// keeps one clone and gives another to the middleware.
-pub struct Forward<D = MemoryDriver> {
+/// keeps one clone and gives another to the middleware. The inner driver may
+/// be a trait object: `Forward::<dyn SessionDriver>::shared(driver)` wraps
+/// whatever driver the testbed's options built.
+pub struct Forward<D: ?Sized = MemoryDriver> {
     inner: Arc<D>,
     faults: Arc<Faults>,
     remote: bool,
@@ -74,7 +99,7 @@ impl Default for Forward<MemoryDriver> {
     }
 }
 
-impl<D> Clone for Forward<D> {
+impl<D: ?Sized> Clone for Forward<D> {
     fn clone(&self) -> Self {
         Self {
             inner: Arc::clone(&self.inner),
@@ -84,7 +109,7 @@ impl<D> Clone for Forward<D> {
     }
 }
 
-impl<D: SessionDriver> fmt::Debug for Forward<D> {
+impl<D: SessionDriver + ?Sized> fmt::Debug for Forward<D> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Forward")
             .field("inner", &self.inner.name())
@@ -96,8 +121,16 @@ impl<D: SessionDriver> fmt::Debug for Forward<D> {
 impl<D: SessionDriver> Forward<D> {
     /// In front of `inner`.
     pub fn new(inner: D) -> Self {
+        Self::shared(Arc::new(inner))
+    }
+}
+
+impl<D: SessionDriver + ?Sized> Forward<D> {
+    /// In front of a driver that others may hold too (such as an
+    /// `Arc<dyn SessionDriver>`).
+    pub fn shared(inner: Arc<D>) -> Self {
         Self {
-            inner: Arc::new(inner),
+            inner,
             faults: Arc::default(),
             remote: false,
         }
@@ -159,6 +192,67 @@ impl<D: SessionDriver> Forward<D> {
         self.faults.slow.store(bits, Ordering::SeqCst);
     }
 
+    /// From now on `update` is wrong in the way `how` says (`None`: right
+    /// again).
+    pub fn break_updates(&self, how: Option<BrokenUpdate>) {
+        *self.faults.broken.lock().unwrap_or_else(|p| p.into_inner()) = how;
+    }
+
+    fn broken(&self) -> Option<BrokenUpdate> {
+        *self.faults.broken.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// `update` as [`BrokenUpdate`] `how` gets it wrong.
+    async fn broken_update(
+        &self,
+        how: BrokenUpdate,
+        id: &SessionId,
+        record: &Record,
+        expected: u64,
+    ) -> Result<Update, DriverError> {
+        match how {
+            BrokenUpdate::DropEvery(n) => {
+                let seen = self.faults.broken_updates.fetch_add(1, Ordering::SeqCst) + 1;
+                if seen.is_multiple_of(n.max(1)) {
+                    return Ok(Update::Updated);
+                }
+                self.inner.update(id, record, expected).await
+            }
+            BrokenUpdate::IgnoreVersion => {
+                // Store `record` over whatever version is there, as a plain
+                // SET would; a parallel writer may move the version again
+                // between two tries.
+                let mut forced = record.clone();
+                let mut expected = expected;
+                for _ in 0..16 {
+                    match self.inner.update(id, &forced, expected).await? {
+                        Update::Conflict(latest) => {
+                            let latest = match latest {
+                                Some(latest) => latest,
+                                None => match self.inner.load(id, record.last_active).await? {
+                                    Some(latest) => latest,
+                                    None => return Ok(Update::Gone),
+                                },
+                            };
+                            expected = latest.version;
+                            forced.version = latest.version.wrapping_add(1);
+                        }
+                        done => return Ok(done),
+                    }
+                }
+                self.inner.update(id, &forced, expected).await
+            }
+            BrokenUpdate::Resurrect => match self.inner.update(id, record, expected).await? {
+                Update::Gone => match self.inner.create(id, record).await {
+                    Ok(()) => Ok(Update::Updated),
+                    Err(DriverError::AlreadyExists) => Ok(Update::Gone),
+                    Err(e) => Err(e),
+                },
+                other => Ok(other),
+            },
+        }
+    }
+
     async fn enter(&self, op: Op) -> Result<(), DriverError> {
         self.faults.calls[op as usize].fetch_add(1, Ordering::SeqCst);
         if self.faults.slow.load(Ordering::SeqCst) & op.bit() != 0 {
@@ -175,7 +269,7 @@ impl<D: SessionDriver> Forward<D> {
 }
 
 #[async_trait]
-impl<D: SessionDriver> SessionDriver for Forward<D> {
+impl<D: SessionDriver + ?Sized> SessionDriver for Forward<D> {
     fn name(&self) -> &'static str {
         self.inner.name()
     }
@@ -206,7 +300,10 @@ impl<D: SessionDriver> SessionDriver for Forward<D> {
         expected: u64,
     ) -> Result<Update, DriverError> {
         self.enter(Op::Update).await?;
-        let update = self.inner.update(id, record, expected).await?;
+        let update = match self.broken() {
+            None => self.inner.update(id, record, expected).await?,
+            Some(how) => self.broken_update(how, id, record, expected).await?,
+        };
         if matches!(update, Update::Conflict(_)) {
             self.faults.conflicts.fetch_add(1, Ordering::SeqCst);
         }

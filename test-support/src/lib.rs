@@ -4,7 +4,7 @@
 //!   restarted and watched with `MONITOR` by the tests that need it) and a
 //!   three-node Redis Cluster.
 //! - [`driver`]: a forwarding driver that counts store calls and injects
-//!   latency and failures.
+//!   latency, failures and broken updates.
 //! - [`fixtures`]: fixed times and records.
 //! - [`sql`]: where the PostgreSQL and MariaDB test databases are, and
 //!   unique table names.

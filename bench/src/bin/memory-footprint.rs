@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use session_actix::driver::{Clock, SessionDriver, SessionId, SystemClock};
 use session_actix::MemoryDriver;
 use session_bench::fixtures::typical_record;
+use session_bench::rss::resident as rss;
 
 /// Counts the bytes currently allocated, and passes everything to `System`.
 struct Counting;
@@ -56,14 +57,6 @@ unsafe impl GlobalAlloc for Counting {
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
-
-/// Resident set size in bytes, from `/proc/self/statm` (second field, in
-/// pages; 4 KiB pages assumed, as on x86-64 and most aarch64 Linux).
-fn rss() -> Option<usize> {
-    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
-    let pages: usize = statm.split_whitespace().nth(1)?.parse().ok()?;
-    Some(pages * 4096)
-}
 
 fn main() {
     let sessions: usize = match std::env::args().nth(1) {
