@@ -17,6 +17,9 @@ use serde_json::json;
 use session_actix::driver::SessionDriver;
 use session_examples::testbed::{self, Options};
 use session_test_support::http::{Browser, Server};
+
+#[path = "support/sql_query.rs"]
+mod sql_query;
 use session_test_support::redis::{RedisCluster, RedisServer};
 
 /// One test's store: where it keeps its data, and what to clean up after.
@@ -123,10 +126,13 @@ impl Store {
                 .duration_since(std::time::UNIX_EPOCH)
                 .unwrap()
                 .as_secs() as i64;
-            let rows = sql_column(
+            let rows = sql_query::column(
                 self.name,
                 url,
-                &format!("SELECT expires_at FROM {}", quoted(self.name, table)),
+                &format!(
+                    "SELECT expires_at FROM {}",
+                    sql_query::quoted(self.name, table)
+                ),
             )
             .await;
             return Some(rows.into_iter().map(|at| at - now).collect());
@@ -154,37 +160,13 @@ impl Store {
     /// Drops a SQL test table.
     async fn finish(self) {
         if let Some((url, table)) = &self.sql_table {
-            let drop = format!("DROP TABLE IF EXISTS {}", quoted(self.name, table));
-            sql_column(self.name, url, &drop).await;
+            let drop = format!(
+                "DROP TABLE IF EXISTS {}",
+                sql_query::quoted(self.name, table)
+            );
+            sql_query::column(self.name, url, &drop).await;
         }
     }
-}
-
-/// `table` quoted for the SQL `backend`.
-fn quoted(backend: &str, table: &str) -> String {
-    match backend {
-        "mysql" => format!("`{table}`"),
-        _ => format!("\"{table}\""),
-    }
-}
-
-/// Runs `sql` on the SQL `backend` at `url`, returning the first column of
-/// each row (none for a statement).
-async fn sql_column(backend: &str, url: &str, sql: &str) -> Vec<i64> {
-    use session_actix::driver::sql::sqlx::{self, MySqlPool, PgPool, SqlitePool};
-    macro_rules! on {
-        ($pool:ty) => {
-            sqlx::query_scalar::<_, i64>(sql)
-                .fetch_all(&<$pool>::connect(url).await.unwrap())
-                .await
-        };
-    }
-    match backend {
-        "sqlite" => on!(SqlitePool),
-        "postgres" => on!(PgPool),
-        _ => on!(MySqlPool),
-    }
-    .unwrap()
 }
 
 async fn counter_and_key_value_routes(store: &Store) {

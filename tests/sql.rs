@@ -9,12 +9,14 @@
 
 use std::time::Duration;
 
-use session_actix::driver::sql::sqlx;
 use session_actix::driver::{Clock, ManualClock, SessionDriver, SystemClock};
 use session_actix::{SessionMiddleware, SqlDriver};
 use session_examples::testbed::{self, Options, COOKIE_NAME};
 use session_test_support::http::{Browser, Server};
 use session_test_support::sql::{unique_table, url};
+
+#[path = "support/sql_query.rs"]
+mod sql_query;
 
 /// One database (a table in it) for a test.
 struct Db {
@@ -72,29 +74,16 @@ impl Db {
 
     /// The test table's name, quoted for this database.
     fn quoted(&self) -> String {
-        match self.store {
-            "mysql" => format!("`{}`", self.table),
-            _ => format!("\"{}\"", self.table),
-        }
+        sql_query::quoted(self.store, &self.table)
     }
 
     /// Runs `sql` on a connection of its own; the first column of the first
     /// row as an integer, if it returns one.
     async fn query(&self, sql: &str) -> Option<i64> {
-        match self.store {
-            "sqlite" => {
-                let pool = sqlx::SqlitePool::connect(&self.url).await.unwrap();
-                sqlx::query_scalar(sql).fetch_optional(&pool).await.unwrap()
-            }
-            "postgres" => {
-                let pool = sqlx::PgPool::connect(&self.url).await.unwrap();
-                sqlx::query_scalar(sql).fetch_optional(&pool).await.unwrap()
-            }
-            _ => {
-                let pool = sqlx::MySqlPool::connect(&self.url).await.unwrap();
-                sqlx::query_scalar(sql).fetch_optional(&pool).await.unwrap()
-            }
-        }
+        sql_query::column(self.store, &self.url, sql)
+            .await
+            .first()
+            .copied()
     }
 
     async fn drop_table(self) {
