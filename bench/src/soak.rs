@@ -525,18 +525,8 @@ impl Recorder {
     /// on a transport error, it stays as a request that may have committed.
     fn sent(&mut self, browser: usize, client: usize, op: Op, cookie: Option<Sid>) -> usize {
         let sent = self.tick();
-        self.events.push(Event {
-            browser,
-            client,
-            op,
-            sent,
-            recv: u64::MAX,
-            cookie,
-            status: 0,
-            set: SetCookie::Keep,
-            seen: Seen::Nothing,
-            last_look: false,
-        });
+        self.events
+            .push(Event::sent(browser, client, op, sent, cookie));
         self.events.len() - 1
     }
 

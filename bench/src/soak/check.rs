@@ -157,6 +157,29 @@ pub(crate) struct Event {
 }
 
 impl Event {
+    /// A request `browser`'s client `client` sent at tick `sent`, not yet
+    /// answered.
+    pub(crate) fn sent(
+        browser: usize,
+        client: usize,
+        op: Op,
+        sent: u64,
+        cookie: Option<Sid>,
+    ) -> Self {
+        Self {
+            browser,
+            client,
+            op,
+            sent,
+            recv: u64::MAX,
+            cookie,
+            status: 0,
+            set: SetCookie::Keep,
+            seen: Seen::Nothing,
+            last_look: false,
+        }
+    }
+
     fn ok(&self) -> bool {
         (200..300).contains(&self.status)
     }

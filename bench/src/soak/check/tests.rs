@@ -23,18 +23,8 @@ impl History {
     /// Client `client` of browser 0 sends `op` with `cookie`.
     fn send(&mut self, client: usize, op: Op, cookie: Option<Sid>) -> usize {
         self.clock += 1;
-        self.events.push(Event {
-            browser: 0,
-            client,
-            op,
-            sent: self.clock,
-            recv: u64::MAX,
-            cookie,
-            status: 0,
-            set: SetCookie::Keep,
-            seen: Seen::Nothing,
-            last_look: false,
-        });
+        self.events
+            .push(Event::sent(0, client, op, self.clock, cookie));
         self.events.len() - 1
     }
 
