@@ -6,6 +6,7 @@
 //! than one process, use a shared store such as Redis or SQL.
 
 use std::collections::{BTreeSet, HashMap};
+use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -23,9 +24,93 @@ const SHARDS: usize = 16;
 /// work per request instead of a scan of the whole map.
 const EVICT_PER_WRITE: usize = 8;
 
+/// Builds the [`IdHasher`]s of one shard's map, all with the same random key.
+///
+/// std's default, SipHash-1-3 with a random key, costs about 200
+/// instructions for a 43-byte id, once on every `load` and two or three
+/// times on a write; this costs about 20. Flooding a hash map needs keys
+/// that collide, and this map's keys are not chosen by clients: an id is
+/// stored only by `create`, which the engine calls with ids it drew from
+/// the operating system (256 random bits; strict mode never adopts an id a
+/// client sent). A client's id is only ever looked up, which costs one probe
+/// sequence of a table of random keys whatever that id hashes to. So a fast
+/// keyed mix is enough; the random key is kept anyway, so that a program
+/// that does `create` ids of its own choosing gets no fixed hash function.
+#[derive(Clone)]
+struct IdHashing {
+    key: u64,
+}
+
+impl Default for IdHashing {
+    fn default() -> Self {
+        // 64 bits from std's per-process random hash keys.
+        Self {
+            key: std::collections::hash_map::RandomState::new().hash_one(0x5e55_1011_u64) | 1,
+        }
+    }
+}
+
+impl BuildHasher for IdHashing {
+    type Hasher = IdHasher;
+
+    fn build_hasher(&self) -> IdHasher {
+        IdHasher { state: self.key }
+    }
+}
+
+/// A multiply-and-fold hash over 8-byte words, for session ids (see
+/// [`IdHashing`]).
+struct IdHasher {
+    state: u64,
+}
+
+/// The 128-bit product of `a` and `b`, its halves xored: a cheap mix in
+/// which every input bit reaches the output's high and low bits.
+fn fold(a: u64, b: u64) -> u64 {
+    let product = u128::from(a) * u128::from(b);
+    (product as u64) ^ ((product >> 64) as u64)
+}
+
+/// An odd 64-bit constant with no pattern in its bits (from the digits of
+/// pi), for `fold`.
+const MIX: u64 = 0x243f_6a88_85a3_08d3;
+
+impl Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut words = bytes.chunks_exact(8);
+        for word in &mut words {
+            let word = u64::from_le_bytes(word.try_into().expect("8 bytes"));
+            self.state = fold(self.state ^ word, MIX);
+        }
+        let rest = words.remainder();
+        if !rest.is_empty() {
+            let mut last = [0u8; 8];
+            last[..rest.len()].copy_from_slice(rest);
+            self.state = fold(self.state ^ u64::from_le_bytes(last), MIX);
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        // The length `Hash` writes before an id's bytes: always the same.
+        self.state ^= n as u64;
+    }
+
+    fn finish(&self) -> u64 {
+        fold(self.state, MIX)
+    }
+}
+
+/// The shard for `id`: the 6-bit value of its first character, modulo the
+/// number of shards, so that each shard gets an equal share of random ids (4
+/// of the 64 values each). The character's byte itself would not: ASCII
+/// codes modulo 16 give 9 shards 5 of the 64 characters and 3 shards 2.
+fn shard_of(id: &SessionId) -> usize {
+    usize::from(id.first_sextet()) % SHARDS
+}
+
 #[derive(Default)]
 struct Shard {
-    records: HashMap<SessionId, Record>,
+    records: HashMap<SessionId, Record, IdHashing>,
     /// (expires_at, id) for every record: the oldest come first.
     by_expiry: BTreeSet<(Timestamp, SessionId)>,
 }
@@ -221,10 +306,9 @@ impl MemoryDriver {
     }
 
     fn shard(&self, id: &SessionId) -> MutexGuard<'_, Shard> {
-        let first = id.as_str().as_bytes()[0] as usize;
         // A panic elsewhere while holding the lock cannot leave a shard
         // half-updated (each operation is a few map calls), so keep serving.
-        self.shards[first % SHARDS]
+        self.shards[shard_of(id)]
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -448,5 +532,23 @@ mod tests {
             Err(DriverError::AlreadyExists)
         ));
         d.create(&id, &rec(11, 20)).await.unwrap();
+    }
+
+    /// Random ids spread evenly over the shards (each takes 1/16 of them),
+    /// so no shard's lock or table carries more than its share.
+    #[test]
+    fn ids_spread_evenly_over_the_shards() {
+        let mut per_shard = [0usize; SHARDS];
+        let ids = 64_000;
+        for _ in 0..ids {
+            per_shard[shard_of(&SessionId::generate())] += 1;
+        }
+        // 4,000 expected each, with a standard deviation of about 61.
+        for (shard, n) in per_shard.iter().enumerate() {
+            assert!(
+                (3_500..=4_500).contains(n),
+                "shard {shard} got {n} of {ids} ids: {per_shard:?}"
+            );
+        }
     }
 }
