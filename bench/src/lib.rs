@@ -6,10 +6,11 @@
 //!   `scripts/bench.sh` drives both libraries the same way.
 //! - `benches/`: criterion micro-benchmarks (ids, records, a whole request
 //!   through the middleware in-process).
-//! - the `memory-footprint` binary: bytes per session held by the memory
-//!   driver.
+//! - [`footprint`]: bytes per session held by the memory driver, printed by
+//!   the `memory-footprint` binary and bounded by `tests/footprint.rs`.
 //!
 //! See `docs/performance.md` for the figures and how to rerun them.
 
 pub mod fixtures;
+pub mod footprint;
 pub mod peer;
