@@ -6,8 +6,8 @@
 //!   `scripts/bench.sh` drives both libraries the same way.
 //! - `benches/`: criterion micro-benchmarks (ids, records, a whole request
 //!   through the middleware in-process).
-//! - the `memory-footprint` binary: bytes per session held by the memory
-//!   driver.
+//! - [`footprint`]: bytes per session held by the memory driver, printed by
+//!   the `memory-footprint` binary and bounded by `tests/footprint.rs`.
 //! - [`soak`]: many clients over many sessions against two app instances on
 //!   one store, then an invariant checker; the `soak` binary runs it, and
 //!   `tests/soak.rs` a short version of it.
@@ -15,6 +15,7 @@
 //! See `docs/performance.md` for the figures and how to rerun them.
 
 pub mod fixtures;
+pub mod footprint;
 pub mod peer;
 pub mod rss;
 pub mod soak;

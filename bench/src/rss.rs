@@ -1,4 +1,4 @@
-//! The resident memory of this process, for the footprint binary and the
+//! The resident memory of this process, for the footprint measurement and the
 //! soak's bound.
 
 /// Resident set size in bytes, from `/proc/self/statm` (second field, in

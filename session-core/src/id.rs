@@ -88,6 +88,14 @@ impl SessionId {
         }
     }
 
+    /// The 6-bit value of the first character (the top bits of the id's
+    /// first byte): uniform over 0..64 for ids from the random source.
+    #[cfg(feature = "memory")]
+    pub(crate) fn first_sextet(&self) -> u8 {
+        // Only ever filled with base64 characters.
+        sextet(self.text[0]).unwrap_or(0)
+    }
+
     /// The text form, for use as a store key or a cookie value.
     pub fn as_str(&self) -> &str {
         // Only ever filled with base64 characters, which are ASCII.

@@ -4,12 +4,46 @@
 //! outside `HttpServer::new`, and move a clone into each worker's `App`. Data
 //! lives only as long as the process: a restart logs everyone out. For more
 //! than one process, use a shared store such as Redis or SQL.
+//!
+//! # The stored form
+//!
+//! The driver does not keep the [`Record`] it is given. A record's `data` and
+//! `flash` are `serde_json::Map`s, that is `BTreeMap`s, and a `BTreeMap`
+//! allocates a whole leaf node, room for eleven entries (about 630 bytes), as
+//! soon as it holds one: a typical small session (four short data keys and
+//! one flash message) cost 1,686 heap bytes as a `Record`, three quarters of
+//! it in two mostly empty leaves. So each session is kept as a
+//! `CompactRecord`: the three times and the version, and one boxed slice of
+//! `(Box<str>, Value)` pairs, the data entries then the flash entries, each
+//! part in key order (the order the maps iterate in). A pair is 48 bytes
+//! and the slice has exactly as many as the session holds, so that session
+//! takes about 550 heap bytes in all, the hash map slot and the expiry index
+//! included (`cargo run --release -p session-bench --bin memory-footprint`;
+//! `bench/tests/footprint.rs` fails above 1,000).
+//!
+//! `load` builds a `Record` from it, with the allocations and copies a clone
+//! of a stored `Record` made (a leaf per non-empty map, each key, each string
+//! value), but a map is filled by `insert`, which searches the leaf and
+//! compares keys where a clone only pushes: about 150 instructions more per
+//! entry, 750 for that session's load. The cheaper id hash (`IdHashing`)
+//! pays for half of that; a session of one key, like the benchmark
+//! testbed's, reads for fewer instructions than before (docs/performance.md
+//! has the figures). Building a map in bulk (`FromIterator`) costs more for
+//! a few entries (it first collects and sorts a vector of its own), so it is
+//! used only above `INSERT_UP_TO` entries, where inserting in key order
+//! would compare each new key with a whole leaf. An encoded form (the
+//! record's JSON, 185 bytes for that session) would be smaller still, but
+//! every `load` would parse it, about 3,400 instructions; values keep their
+//! `serde_json::Value` shape for the same reason, so a nested object still
+//! costs a `BTreeMap` of its own. `touch` changes the stored times in place.
 
 use std::collections::{BTreeSet, HashMap};
+use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
+use serde_json::{Map, Value};
 
 use crate::driver::{DriverSettings, SessionDriver, SettingsError, Update};
 use crate::error::DriverError;
@@ -22,16 +56,174 @@ const SHARDS: usize = 16;
 /// Expired entries removed per write, so eviction costs a bounded amount of
 /// work per request instead of a scan of the whole map.
 const EVICT_PER_WRITE: usize = 8;
+/// Up to this many entries, `load` builds a map by inserting the entries one
+/// by one (in key order, each compared with the ones before it); above, in
+/// bulk, which sorts and deduplicates a vector first: linear, but with an
+/// allocation of its own.
+const INSERT_UP_TO: usize = 8;
+
+/// One pair of a session's data or flash, as stored.
+type Pair = (Box<str>, Value);
+
+/// A [`Record`] as this driver keeps it (see the module docs).
+struct CompactRecord {
+    created_at: Timestamp,
+    last_active: Timestamp,
+    expires_at: Timestamp,
+    version: u64,
+    /// The data pairs, then the flash pairs, each part in key order.
+    pairs: Box<[Pair]>,
+    /// How many of `pairs` are data; the rest are flash.
+    data_len: usize,
+}
+
+impl CompactRecord {
+    fn new(record: &Record) -> Self {
+        let mut pairs = Vec::with_capacity(record.data.len() + record.flash.len());
+        pairs.extend(
+            record
+                .data
+                .iter()
+                .chain(&record.flash)
+                .map(|(key, value)| (Box::from(key.as_str()), value.clone())),
+        );
+        Self {
+            created_at: record.created_at,
+            last_active: record.last_active,
+            expires_at: record.expires_at,
+            version: record.version,
+            // Exactly as many as reserved, so this does not reallocate.
+            pairs: pairs.into_boxed_slice(),
+            data_len: record.data.len(),
+        }
+    }
+
+    fn is_expired(&self, now: Timestamp) -> bool {
+        self.expires_at <= now
+    }
+
+    fn to_record(&self) -> Record {
+        let (data, flash) = self.pairs.split_at(self.data_len);
+        Record {
+            data: to_map(data),
+            flash: to_map(flash),
+            created_at: self.created_at,
+            last_active: self.last_active,
+            expires_at: self.expires_at,
+            version: self.version,
+        }
+    }
+}
+
+/// The map of `pairs`, which are in key order with no key twice.
+#[inline]
+fn to_map(pairs: &[Pair]) -> Map<String, Value> {
+    if pairs.len() > INSERT_UP_TO {
+        return pairs
+            .iter()
+            .map(|(key, value)| (String::from(&**key), value.clone()))
+            .collect();
+    }
+    let mut map = Map::new();
+    for (key, value) in pairs {
+        map.insert(String::from(&**key), value.clone());
+    }
+    map
+}
+
+/// Builds the [`IdHasher`]s of one shard's map, all with the same random key.
+///
+/// std's default, SipHash-1-3 with a random key, costs about 200
+/// instructions for a 43-byte id, once on every `load` and two or three
+/// times on a write; this costs about 20. Flooding a hash map needs keys
+/// that collide, and this map's keys are not chosen by clients: an id is
+/// stored only by `create`, which the engine calls with ids it drew from
+/// the operating system (256 random bits; strict mode never adopts an id a
+/// client sent). A client's id is only ever looked up, which costs one probe
+/// sequence of a table of random keys whatever that id hashes to. So a fast
+/// keyed mix is enough; the random key is kept anyway, so that a program
+/// that does `create` ids of its own choosing gets no fixed hash function.
+#[derive(Clone)]
+struct IdHashing {
+    key: u64,
+}
+
+impl Default for IdHashing {
+    fn default() -> Self {
+        // 64 bits from std's per-process random hash keys.
+        Self {
+            key: std::collections::hash_map::RandomState::new().hash_one(0x5e55_1011_u64) | 1,
+        }
+    }
+}
+
+impl BuildHasher for IdHashing {
+    type Hasher = IdHasher;
+
+    fn build_hasher(&self) -> IdHasher {
+        IdHasher { state: self.key }
+    }
+}
+
+/// A multiply-and-fold hash over 8-byte words, for session ids (see
+/// [`IdHashing`]).
+struct IdHasher {
+    state: u64,
+}
+
+/// The 128-bit product of `a` and `b`, its halves xored: a cheap mix in
+/// which every input bit reaches the output's high and low bits.
+fn fold(a: u64, b: u64) -> u64 {
+    let product = u128::from(a) * u128::from(b);
+    (product as u64) ^ ((product >> 64) as u64)
+}
+
+/// An odd 64-bit constant with no pattern in its bits (from the digits of
+/// pi), for `fold`.
+const MIX: u64 = 0x243f_6a88_85a3_08d3;
+
+impl Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut words = bytes.chunks_exact(8);
+        for word in &mut words {
+            let word = u64::from_le_bytes(word.try_into().expect("8 bytes"));
+            self.state = fold(self.state ^ word, MIX);
+        }
+        let rest = words.remainder();
+        if !rest.is_empty() {
+            let mut last = [0u8; 8];
+            last[..rest.len()].copy_from_slice(rest);
+            self.state = fold(self.state ^ u64::from_le_bytes(last), MIX);
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        // The length `Hash` writes before an id's bytes: always the same.
+        self.state ^= n as u64;
+    }
+
+    fn finish(&self) -> u64 {
+        fold(self.state, MIX)
+    }
+}
+
+/// The shard for `id`: the 6-bit value of its first character, modulo the
+/// number of shards, so that each shard gets an equal share of random ids (4
+/// of the 64 values each). The character's byte itself would not: ASCII
+/// codes modulo 16 give 9 shards 5 of the 64 characters and 3 shards 2.
+fn shard_of(id: &SessionId) -> usize {
+    usize::from(id.first_sextet()) % SHARDS
+}
 
 #[derive(Default)]
 struct Shard {
-    records: HashMap<SessionId, Record>,
+    records: HashMap<SessionId, CompactRecord, IdHashing>,
     /// (expires_at, id) for every record: the oldest come first.
     by_expiry: BTreeSet<(Timestamp, SessionId)>,
 }
 
 impl Shard {
-    fn insert(&mut self, id: &SessionId, record: Record) {
+    fn insert(&mut self, id: &SessionId, record: CompactRecord) {
         match self.records.get_mut(id) {
             // Replaced in place; the expiry index moves only if the expiry
             // did (timestamps are whole seconds, so a burst of writes to one
@@ -50,13 +242,32 @@ impl Shard {
         }
     }
 
+    /// Moves the times of the record under `id` if it is live at
+    /// `last_active`; `false` if it is not.
+    fn touch(&mut self, id: &SessionId, last_active: Timestamp, expires_at: Timestamp) -> bool {
+        let Some(slot) = self
+            .records
+            .get_mut(id)
+            .filter(|r| !r.is_expired(last_active))
+        else {
+            return false;
+        };
+        if slot.expires_at != expires_at {
+            self.by_expiry.remove(&(slot.expires_at, id.clone()));
+            self.by_expiry.insert((expires_at, id.clone()));
+        }
+        slot.last_active = last_active;
+        slot.expires_at = expires_at;
+        true
+    }
+
     fn remove(&mut self, id: &SessionId) {
         if let Some(old) = self.records.remove(id) {
             self.by_expiry.remove(&(old.expires_at, id.clone()));
         }
     }
 
-    fn live(&self, id: &SessionId, now: Timestamp) -> Option<&Record> {
+    fn live(&self, id: &SessionId, now: Timestamp) -> Option<&CompactRecord> {
         self.records.get(id).filter(|r| !r.is_expired(now))
     }
 
@@ -137,8 +348,9 @@ impl MemoryDriver {
     ///
     /// The bound holds per shard (the store has 16, chosen by the id), so
     /// the store holds at most `sessions` rounded up to a multiple of 16.
-    /// A typical small session takes under 2 KB, so 100,000 sessions fit in
-    /// about 200 MB.
+    /// A typical small session (four short keys and a flash message) takes
+    /// about 550 bytes of heap, 800 of resident memory, so 100,000 sessions
+    /// fit in about 80 MB.
     ///
     /// ```
     /// use session_actix::MemoryDriver;
@@ -221,10 +433,9 @@ impl MemoryDriver {
     }
 
     fn shard(&self, id: &SessionId) -> MutexGuard<'_, Shard> {
-        let first = id.as_str().as_bytes()[0] as usize;
         // A panic elsewhere while holding the lock cannot leave a shard
         // half-updated (each operation is a few map calls), so keep serving.
-        self.shards[first % SHARDS]
+        self.shards[shard_of(id)]
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -262,7 +473,7 @@ impl SessionDriver for MemoryDriver {
     }
 
     async fn load(&self, id: &SessionId, now: Timestamp) -> Result<Option<Record>, DriverError> {
-        Ok(self.shard(id).live(id, now).cloned())
+        Ok(self.shard(id).live(id, now).map(CompactRecord::to_record))
     }
 
     async fn create(&self, id: &SessionId, record: &Record) -> Result<(), DriverError> {
@@ -276,7 +487,7 @@ impl SessionDriver for MemoryDriver {
         if !shard.records.contains_key(id) {
             self.make_room(&mut shard);
         }
-        shard.insert(id, record.clone());
+        shard.insert(id, CompactRecord::new(record));
         Ok(())
     }
 
@@ -292,10 +503,10 @@ impl SessionDriver for MemoryDriver {
         match shard.live(id, now) {
             None => Ok(Update::Gone),
             Some(current) if current.version != expected_version => {
-                Ok(Update::Conflict(Some(current.clone())))
+                Ok(Update::Conflict(Some(current.to_record())))
             }
             Some(_) => {
-                shard.insert(id, record.clone());
+                shard.insert(id, CompactRecord::new(record));
                 Ok(Update::Updated)
             }
         }
@@ -307,14 +518,7 @@ impl SessionDriver for MemoryDriver {
         last_active: Timestamp,
         expires_at: Timestamp,
     ) -> Result<bool, DriverError> {
-        let mut shard = self.shard(id);
-        let Some(mut record) = shard.live(id, last_active).cloned() else {
-            return Ok(false);
-        };
-        record.last_active = last_active;
-        record.expires_at = expires_at;
-        shard.insert(id, record);
-        Ok(true)
+        Ok(self.shard(id).touch(id, last_active, expires_at))
     }
 
     async fn destroy(&self, id: &SessionId) -> Result<(), DriverError> {
@@ -448,5 +652,85 @@ mod tests {
             Err(DriverError::AlreadyExists)
         ));
         d.create(&id, &rec(11, 20)).await.unwrap();
+    }
+
+    /// Random ids spread evenly over the shards (each takes 1/16 of them),
+    /// so no shard's lock or table carries more than its share.
+    #[test]
+    fn ids_spread_evenly_over_the_shards() {
+        let mut per_shard = [0usize; SHARDS];
+        let ids = 64_000;
+        for _ in 0..ids {
+            per_shard[shard_of(&SessionId::generate())] += 1;
+        }
+        // 4,000 expected each, with a standard deviation of about 61.
+        for (shard, n) in per_shard.iter().enumerate() {
+            assert!(
+                (3_500..=4_500).contains(n),
+                "shard {shard} got {n} of {ids} ids: {per_shard:?}"
+            );
+        }
+    }
+
+    /// A record with `data` keys and `flash` messages of every JSON kind.
+    fn filled(data: usize, flash: usize) -> Record {
+        let mut r = rec(100, 1_000);
+        for i in 0..data {
+            let value = match i % 5 {
+                0 => serde_json::json!(i),
+                1 => serde_json::json!(format!("text {i} ✓")),
+                2 => serde_json::json!({"nested": {"list": [i, null, true]}}),
+                3 => serde_json::json!([1.5, "two"]),
+                _ => serde_json::Value::Null,
+            };
+            // Keys that do not sort the way they were inserted.
+            r.data
+                .insert(format!("key{}", (i * 7) % data.max(1)), value);
+        }
+        for i in 0..flash {
+            r.flash.insert(format!("note{i}"), serde_json::json!(i));
+        }
+        r.version = 3;
+        r
+    }
+
+    /// The compact stored form gives back exactly the record it was given,
+    /// below and above the size where `load` switches from inserting to
+    /// building in bulk, with and without data or flash.
+    #[tokio::test]
+    async fn records_come_back_exactly_as_stored() {
+        let d = MemoryDriver::new();
+        let now = Timestamp::from_secs(200);
+        for (data, flash) in [
+            (0, 0),
+            (1, 0),
+            (0, 1),
+            (4, 1),
+            (INSERT_UP_TO, INSERT_UP_TO),
+            (INSERT_UP_TO + 1, 2),
+            (100, 30),
+        ] {
+            let id = SessionId::generate();
+            let record = filled(data, flash);
+            assert_eq!((record.data.len(), record.flash.len()), (data, flash));
+            d.create(&id, &record).await.unwrap();
+            assert_eq!(
+                d.load(&id, now).await.unwrap().as_ref(),
+                Some(&record),
+                "{data} data keys, {flash} flash"
+            );
+            // A conflict answers the stored record too, and a touch keeps
+            // the data while moving the times.
+            match d.update(&id, &filled(1, 1), 99).await.unwrap() {
+                Update::Conflict(Some(current)) => assert_eq!(current, record),
+                other => panic!("expected a conflict, got {other:?}"),
+            }
+            let (active, expires) = (Timestamp::from_secs(300), Timestamp::from_secs(2_000));
+            assert!(d.touch(&id, active, expires).await.unwrap());
+            let touched = d.load(&id, now).await.unwrap().unwrap();
+            assert_eq!((touched.data, touched.flash), (record.data, record.flash));
+            assert_eq!((touched.last_active, touched.expires_at), (active, expires));
+            assert_eq!(d.cleanup(Timestamp::from_secs(1_500)), 0, "the index moved");
+        }
     }
 }
