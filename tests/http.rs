@@ -435,6 +435,71 @@ async fn typed_cart(store: &Store) {
     assert_eq!(bob.json(&server, "/cart").await["items"], json!(["pear"]));
 }
 
+/// Ten regenerates of one session at once, on two app instances (a
+/// double-submitted sign-in form): one moves the session, the others leave
+/// the cookie alone, so the browser ends with one live session that has the
+/// data, and the old id is dead on both instances.
+async fn parallel_regenerates_leave_one_session(store: &Store) {
+    if !store.server_side() {
+        return;
+    }
+    let servers = [store.server(), store.server()];
+    let mut browser = Browser::new();
+    browser.send(&servers[0], "POST", "/write", None).await;
+    browser
+        .send(&servers[0], "PUT", "/kv/pref", Some(r#""dark""#))
+        .await;
+    let old = browser.cookie().unwrap().to_owned();
+    let cookie = browser.cookie_header();
+    let client = awc::Client::builder()
+        .timeout(std::time::Duration::from_secs(60))
+        .finish();
+    let requests = (0..10).map(|i| {
+        client
+            .post(format!("{}/regenerate", servers[i % 2].base))
+            .insert_header((COOKIE, cookie.clone()))
+            .send()
+    });
+    let mut set = Vec::new();
+    for res in futures_util::future::join_all(requests).await {
+        let res = res.unwrap();
+        assert_eq!(res.status(), StatusCode::NO_CONTENT, "{}", store.name);
+        for h in res.headers().get_all(actix_web::http::header::SET_COOKIE) {
+            let pair = h.to_str().unwrap().split(';').next().unwrap();
+            if let Some(value) = pair.strip_prefix("session=") {
+                set.push(value.to_owned());
+            }
+        }
+    }
+    assert_eq!(
+        set.len(),
+        1,
+        "{}: one regenerate moves the session; the others set no cookie (a removal \
+         would sign the winner out): {} cookies set",
+        store.name,
+        set.len()
+    );
+    assert!(!set[0].is_empty() && set[0] != old, "{}", store.name);
+    browser.set_cookie(Some(&set[0]));
+    for server in &servers {
+        assert_eq!(browser.send(server, "GET", "/read", None).await.body, "1");
+        assert_eq!(browser.json(server, "/kv/pref").await, json!("dark"));
+    }
+    let mut attacker = Browser::new();
+    attacker.set_cookie(Some(&old));
+    for server in &servers {
+        assert_eq!(attacker.send(server, "GET", "/read", None).await.body, "0");
+    }
+    if let Some(left) = store.expiries().await {
+        let live = left.iter().filter(|&&secs| secs > 0).count();
+        assert_eq!(
+            live, 1,
+            "{}: one live record, not one per regenerate: {left:?}",
+            store.name
+        );
+    }
+}
+
 /// A module per store, a test per scenario in each.
 /// Every way a session is written leaves a record that the store itself
 /// expires within the idle timeout (600 s here): nothing outlives it, even
@@ -514,6 +579,7 @@ http_suite! {
         forty_parallel_increments_of_two_keys_end_at_forty_each,
         flash_shows_a_message_in_the_next_request_only,
         typed_cart,
+        parallel_regenerates_leave_one_session,
     ]
 }
 

@@ -189,6 +189,8 @@ checks! {
         "`regenerate` sets a cookie for a new id that reads back with the session's data",
     destroy_removes_the_cookie (EveryDriver) =>
         "`destroy` answers with the cookie's removal and leaves nothing stored under the id, and data written after it starts a new session",
+    parallel_regenerates_have_one_winner (ServerSide) =>
+        "of parallel regenerates of one session exactly one moves it to a new id, carrying a save committed meanwhile; the others and a later save leave the cookie alone, and the old id stays dead (`update` of an expired record answers `Update::Gone`)",
     large_record_round_trips (ServerSide) =>
         "a record holding 1 MiB of data is stored and loaded back unchanged",
 }
@@ -721,10 +723,12 @@ pub async fn update_never_resurrects(driver: &dyn SessionDriver) {
         "Session::put",
         slow.writable().put("late", true).map_err(session_err),
     );
+    // Its changes are dropped, and its response leaves the cookie alone (the
+    // logout's response removed it already).
     match commit(&cx, &slow, now).await {
-        CookieAction::Remove => {}
+        CookieAction::Keep => {}
         other => cx.fail(format_args!(
-            "a commit after a parallel destroy answered {other:?} instead of removing the cookie"
+            "a commit after a parallel destroy answered {other:?} instead of leaving the cookie alone"
         )),
     }
     let id = SessionId::parse(&cookie).expect("the cookie holds an id");
@@ -1097,6 +1101,103 @@ pub async fn regenerate_keeps_the_data(driver: &dyn SessionDriver) {
     );
 }
 
+/// How many regenerates of one session [`parallel_regenerates_have_one_winner`]
+/// commits at once.
+const PARALLEL_REGENERATES: usize = 8;
+
+/// Parallel regenerates of one session (a double-clicked sign-in, two tabs)
+/// leave one live copy under one new id, not one per request; a save that
+/// landed after they loaded moves with the session; a save that commits
+/// after the move does not bring the old id back.
+pub async fn parallel_regenerates_have_one_winner(driver: &dyn SessionDriver) {
+    let cx = Ctx::new("parallel_regenerates_have_one_winner", driver);
+    let now = now();
+    let cookie = stored_session(&cx, now, &[("user", json!("ada"))]).await;
+    let save_first = load_session(&cx, &cookie, now).await;
+    let save_after = load_session(&cx, &cookie, now).await;
+    let mut regenerates = Vec::with_capacity(PARALLEL_REGENERATES);
+    for i in 0..PARALLEL_REGENERATES {
+        let session = load_session(&cx, &cookie, now).await;
+        let handle = session.writable();
+        cx.ok(
+            "Session::regenerate",
+            handle.regenerate().map_err(session_err),
+        );
+        cx.ok(
+            "Session::put",
+            handle.put(format!("by_{i}"), i).map_err(session_err),
+        );
+        regenerates.push(session);
+    }
+    cx.ok(
+        "Session::put",
+        save_first
+            .writable()
+            .put("saved", true)
+            .map_err(session_err),
+    );
+    commit(&cx, &save_first, now).await;
+
+    let actions = join_all(regenerates.iter().map(|s| commit(&cx, s, now))).await;
+    let winners: Vec<(usize, &String)> = actions
+        .iter()
+        .enumerate()
+        .filter_map(|(i, a)| match a {
+            CookieAction::Set { value, .. } => Some((i, value)),
+            _ => None,
+        })
+        .collect();
+    let [(winner, new_cookie)] = winners[..] else {
+        cx.fail(format_args!(
+            "{} of {PARALLEL_REGENERATES} parallel regenerates of one session set a cookie; exactly one may move it",
+            winners.len()
+        ));
+    };
+    if let Some(other) = actions
+        .iter()
+        .find(|a| !matches!(a, CookieAction::Keep | CookieAction::Set { .. }))
+    {
+        cx.fail(format_args!(
+            "a regenerate that lost the race answered {other:?} instead of leaving the cookie alone (a removal would sign out the winner's new cookie)"
+        ));
+    }
+    let moved = load_session(&cx, new_cookie, now).await;
+    let lost: Vec<String> = (0..PARALLEL_REGENERATES)
+        .filter(|&i| (moved.get_value(&format!("by_{i}")) == Some(json!(i))) != (i == winner))
+        .map(|i| format!("by_{i}"))
+        .collect();
+    cx.ensure(
+        moved.get_value("user") == Some(json!("ada"))
+            && moved.get_value("saved") == Some(json!(true)),
+        "the moved session lost its data or a save committed before the move",
+    );
+    cx.ensure(
+        lost.is_empty(),
+        format_args!("the moved session holds the wrong regenerates' keys: {lost:?}"),
+    );
+
+    cx.ok(
+        "Session::put",
+        save_after.writable().put("late", true).map_err(session_err),
+    );
+    match commit(&cx, &save_after, now).await {
+        CookieAction::Keep => {}
+        other => cx.fail(format_args!(
+            "a save of the old id after the move answered {other:?} instead of leaving the cookie alone"
+        )),
+    }
+    let old = SessionId::parse(&cookie).expect("the cookie holds an id");
+    cx.ensure(
+        cx.load(&old, now).await.is_none(),
+        "the old id loads again after the session moved (a save racing the move revived it)",
+    );
+    let moved = load_session(&cx, new_cookie, now).await;
+    cx.ensure(
+        moved.get_value("late").is_none(),
+        "a save of the old id after the move reached the new one",
+    );
+}
+
 /// `destroy` removes the cookie; data written after a destroy starts a new
 /// session under a new id.
 pub async fn destroy_removes_the_cookie(driver: &dyn SessionDriver) {
@@ -1374,6 +1475,7 @@ mod tests {
             ("regenerate_keeps_the_data", Bug::CreateDropsData),
             ("destroy_removes_the_cookie", Bug::DestroyKeeps),
             ("large_record_round_trips", Bug::TruncatesLargeRecords),
+            ("parallel_regenerates_have_one_winner", Bug::UpdateRecreates),
         ];
         // Each check is shown to fail here.
         for check in CHECKS {

@@ -64,6 +64,11 @@ pub enum Update {
 /// - `update` replaces the record only if the stored version equals
 ///   `expected_version`, atomically with respect to other `update`s, and
 ///   answers [`Update::Gone`] (without writing) when the id is not live.
+///   A regenerate retires the old id with an `update` to an empty record
+///   that has already expired (`expires_at` before `last_active`): store it
+///   (or remove the record) and answer [`Update::Updated`]; from then on the
+///   id is not live, so `load` answers `None` and `update` answers `Gone`.
+///   That compare-and-set is what gives parallel regenerates one winner.
 /// - `destroy` of a missing id succeeds.
 /// - Liveness is judged at the time the caller gives: `now` in `load`,
 ///   `record.last_active` in `create` and `update`, and the `last_active`

@@ -343,33 +343,24 @@ impl Plan {
                 {
                     Ok(set(driver, &stored.id, &record)?)
                 } else {
-                    Ok(CookieAction::Remove)
+                    // Ended by a parallel request, which sent what the
+                    // cookie should be (see `gone`).
+                    Ok(CookieAction::Keep)
                 }
             }
             Step::Save(stored) => {
                 let log = std::mem::take(&mut self.log);
                 self.save(driver, gate, stored, log, now).await
             }
-            Step::Regenerate(stored) => {
-                // Re-read so that what parallel requests committed moves too.
-                // A record the cookie carried is the latest there is.
-                let latest = if stored.inline {
-                    Some(stored.record.clone())
-                } else {
-                    timed(driver, Op::Load, driver.load(&stored.id, now)).await?
-                };
-                let Some(mut record) = latest else {
-                    tracing::warn!(
-                        driver = driver.name(),
-                        "session was destroyed by a parallel request before it could be regenerated; its changes are dropped"
-                    );
-                    return Ok(CookieAction::Remove);
-                };
+            Step::Regenerate(stored) if stored.inline => {
+                // The cookie carried the record: it is the latest there is,
+                // and there is no old id in a store to retire.
+                let mut record = stored.record;
                 apply_all(&self.log, &mut record);
                 let (id, record) = self.create(driver, record, now).await?;
-                timed(driver, Op::Destroy, driver.destroy(&stored.id)).await?;
                 Ok(set(driver, &id, &record)?)
             }
+            Step::Regenerate(stored) => self.regenerate(driver, &stored.id, now).await,
             Step::Destroy(id) => {
                 timed(driver, Op::Destroy, driver.destroy(&id)).await?;
                 Ok(CookieAction::Remove)
@@ -391,6 +382,87 @@ impl Plan {
                 Ok(set(driver, &id, &record)?)
             }
         }
+    }
+
+    /// Moves the session stored under `old` to this request's new id as a
+    /// conditional move, so that of parallel regenerates (from any instance)
+    /// exactly one wins and a save committed meanwhile moves with the data.
+    ///
+    /// The new record is created first, from the latest stored one with the
+    /// change log applied; then `old` is retired by a compare-and-set to an
+    /// empty record that has already expired, under the version the new
+    /// record was built from. If a parallel save got there first, the new
+    /// record is rebuilt from the old one's newer version and the retire is
+    /// tried again. If the old id is gone (a parallel regenerate won, or a
+    /// logout), the new record is destroyed and this request's changes are
+    /// dropped, as after a parallel destroy. At every moment one of the two
+    /// ids holds the session, so a failure midway leaves the old one live.
+    /// Once the move stands, the retired record is destroyed too: four round
+    /// trips (load, create, update, destroy), one more than an unconditional
+    /// move.
+    async fn regenerate(
+        &self,
+        driver: &dyn SessionDriver,
+        old: &SessionId,
+        now: Timestamp,
+    ) -> Result<CookieAction, DriverError> {
+        let mut latest = timed(driver, Op::Load, driver.load(old, now)).await?;
+        let mut moved: Option<(SessionId, Record)> = None;
+        for _ in 0..MAX_COMMIT_ATTEMPTS {
+            let Some(mut record) = latest.take() else {
+                if let Some((id, _)) = &moved {
+                    timed(driver, Op::Destroy, driver.destroy(id)).await?;
+                }
+                return Ok(gone(driver));
+            };
+            let expected = record.version;
+            apply_all(&self.log, &mut record);
+            let (id, record) = match moved.take() {
+                None => self.create(driver, record, now).await?,
+                Some((id, previous)) => {
+                    record.version = previous.version.wrapping_add(1);
+                    record.last_active = now;
+                    record.expires_at = self.policy.expires_at(record.created_at, now);
+                    // Only this request knows the new id: nothing else can
+                    // have changed or removed its record.
+                    let update = driver.update(&id, &record, previous.version);
+                    match timed(driver, Op::Update, update).await? {
+                        Update::Updated => (id, record),
+                        other => {
+                            return Err(DriverError::backend(std::io::Error::other(format!(
+                                "the record this regenerate had just created answered {other:?} to its own update"
+                            ))))
+                        }
+                    }
+                }
+            };
+            let retired = Record::retired(expected, now);
+            match timed(driver, Op::Update, driver.update(old, &retired, expected)).await? {
+                Update::Updated => {
+                    // The old id is dead already; removing its empty record
+                    // frees the store now rather than at cleanup. A failure
+                    // here costs nothing but that, so the move stands.
+                    if let Err(e) = timed(driver, Op::Destroy, driver.destroy(old)).await {
+                        tracing::warn!(
+                            driver = driver.name(),
+                            error = %e,
+                            "could not remove the retired record of a regenerated session; cleanup will"
+                        );
+                    }
+                    return set(driver, &id, &record);
+                }
+                Update::Conflict(found) => {
+                    telemetry::conflict(driver, true);
+                    latest = match found {
+                        Some(found) => Some(found).filter(|r| !r.is_expired(now)),
+                        None => timed(driver, Op::Load, driver.load(old, now)).await?,
+                    };
+                }
+                Update::Gone => latest = None,
+            }
+            moved = Some((id, record));
+        }
+        Err(DriverError::Contention(MAX_COMMIT_ATTEMPTS))
     }
 
     /// Stores `record` under this request's new id, drawing another id in the
@@ -483,6 +555,12 @@ impl Plan {
             base.expires_at = self.policy.expires_at(base.created_at, now);
             match timed(driver, Op::Update, driver.update(id, &base, expected)).await? {
                 Update::Updated => return Ok((set(driver, id, &base)?, Some(base))),
+                // A driver that checks the version before liveness may hand
+                // back an expired record (one a regenerate retired): never
+                // write over it.
+                Update::Conflict(Some(latest)) if latest.is_expired(now) => {
+                    return Ok((gone(driver), None))
+                }
                 Update::Conflict(Some(latest)) => {
                     telemetry::conflict(driver, true);
                     base = latest;
@@ -506,12 +584,18 @@ impl Plan {
     }
 }
 
+/// A commit found its session gone: destroyed, expired, or moved to a new id
+/// by a parallel regenerate. Its changes are dropped rather than bringing the
+/// session back, and the cookie is left alone: the request that ended the
+/// session already sent the cookie's removal or the new id, and a removal
+/// from this response, arriving after a regenerate's new cookie, would sign
+/// the user out. A stale id in the browser reads as no session.
 fn gone(driver: &dyn SessionDriver) -> CookieAction {
     tracing::warn!(
         driver = driver.name(),
-        "session was destroyed or expired while this request ran; its changes are dropped rather than bringing it back"
+        "session was destroyed, expired or regenerated while this request ran; its changes are dropped rather than bringing it back"
     );
-    CookieAction::Remove
+    CookieAction::Keep
 }
 
 fn set(
@@ -565,5 +649,140 @@ mod tests {
         pending.run(&driver, None).await.unwrap();
         let after = open(&driver, Some(&cookie)).await;
         assert_eq!(after.get::<i64>("count").unwrap(), Some(2));
+    }
+
+    /// Forwards to a memory driver, and commits another request's pending
+    /// commit to it just before its first `create`: in a regenerate, that is
+    /// between loading the old record and retiring it, as a request on
+    /// another instance could.
+    #[derive(Debug)]
+    struct RaceOnCreate {
+        inner: MemoryDriver,
+        racer: std::sync::Mutex<Option<PendingCommit>>,
+    }
+
+    #[async_trait::async_trait]
+    impl SessionDriver for RaceOnCreate {
+        fn name(&self) -> &'static str {
+            "race-on-create"
+        }
+        async fn load(
+            &self,
+            id: &SessionId,
+            now: Timestamp,
+        ) -> Result<Option<Record>, DriverError> {
+            self.inner.load(id, now).await
+        }
+        async fn create(&self, id: &SessionId, record: &Record) -> Result<(), DriverError> {
+            let racer = self.racer.lock().unwrap().take();
+            if let Some(racer) = racer {
+                racer.run(&self.inner, None).await?;
+            }
+            self.inner.create(id, record).await
+        }
+        async fn update(
+            &self,
+            id: &SessionId,
+            record: &Record,
+            expected_version: u64,
+        ) -> Result<Update, DriverError> {
+            self.inner.update(id, record, expected_version).await
+        }
+        async fn touch(
+            &self,
+            id: &SessionId,
+            last_active: Timestamp,
+            expires_at: Timestamp,
+        ) -> Result<bool, DriverError> {
+            self.inner.touch(id, last_active, expires_at).await
+        }
+        async fn destroy(&self, id: &SessionId) -> Result<(), DriverError> {
+            self.inner.destroy(id).await
+        }
+    }
+
+    /// A session stored in `driver` with `count` = 1, and its cookie.
+    async fn stored(driver: &dyn SessionDriver) -> String {
+        let (session, _) = load(driver, None, ExpiryPolicy::default(), NOW)
+            .await
+            .unwrap();
+        session.writable().put("count", 1).unwrap();
+        match commit(&session, driver, None, NOW).await.unwrap() {
+            CookieAction::Set { value, .. } => value,
+            other => panic!("a new session answered {other:?}"),
+        }
+    }
+
+    async fn loaded(driver: &dyn SessionDriver, cookie: &str) -> ReadonlySession {
+        load(driver, Some(cookie), ExpiryPolicy::default(), NOW)
+            .await
+            .unwrap()
+            .0
+    }
+
+    #[tokio::test]
+    async fn a_save_landing_during_a_regenerate_moves_with_the_session() {
+        let driver = RaceOnCreate {
+            inner: MemoryDriver::new(),
+            racer: std::sync::Mutex::new(None),
+        };
+        let cookie = stored(&driver.inner).await;
+        let regenerate = loaded(&driver, &cookie).await;
+        let save = loaded(&driver.inner, &cookie).await;
+        save.writable().increment("count", 1).unwrap();
+        *driver.racer.lock().unwrap() = prepare_commit(&save, NOW);
+        regenerate.writable().regenerate().unwrap();
+        regenerate.writable().put("moved", true).unwrap();
+
+        let CookieAction::Set { value: moved, .. } =
+            commit(&regenerate, &driver, None, NOW).await.unwrap()
+        else {
+            panic!("the regenerate must set the new cookie");
+        };
+        assert!(
+            driver.racer.lock().unwrap().is_none(),
+            "the save ran mid-regenerate"
+        );
+        let moved = loaded(&driver.inner, &moved).await;
+        assert_eq!(
+            moved.get::<i64>("count").unwrap(),
+            Some(2),
+            "the racing save moved too"
+        );
+        assert_eq!(moved.get::<bool>("moved").unwrap(), Some(true));
+        let old = loaded(&driver.inner, &cookie).await;
+        assert_eq!(old.get::<i64>("count").unwrap(), None, "the old id is dead");
+        assert_eq!(driver.inner.len(), 1, "one record: the moved session");
+    }
+
+    #[tokio::test]
+    async fn a_regenerate_that_loses_the_move_leaves_one_copy_and_the_cookie() {
+        let driver = RaceOnCreate {
+            inner: MemoryDriver::new(),
+            racer: std::sync::Mutex::new(None),
+        };
+        let cookie = stored(&driver.inner).await;
+        let loser = loaded(&driver, &cookie).await;
+        let winner = loaded(&driver.inner, &cookie).await;
+        winner.writable().regenerate().unwrap();
+        *driver.racer.lock().unwrap() = prepare_commit(&winner, NOW);
+        loser.writable().regenerate().unwrap();
+        loser.writable().put("lost", true).unwrap();
+
+        // The winner moves the session while the loser is creating its copy.
+        let action = commit(&loser, &driver, None, NOW).await.unwrap();
+        assert_eq!(
+            action,
+            CookieAction::Keep,
+            "no removal of the winner's cookie"
+        );
+        assert_eq!(driver.inner.len(), 1, "the loser's copy is gone");
+        assert_eq!(
+            loaded(&driver.inner, &cookie)
+                .await
+                .get::<i64>("count")
+                .unwrap(),
+            None
+        );
     }
 }

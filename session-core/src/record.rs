@@ -53,6 +53,17 @@ impl Record {
         self.expires_at <= now
     }
 
+    /// What a regenerate leaves under the old id: no data, `version` one
+    /// past `replaced`, and expired since the epoch, so that no clock, however
+    /// far behind, reads it as live, and an update racing it answers
+    /// [`Update::Gone`](crate::driver::Update::Gone) instead of reviving it.
+    pub(crate) fn retired(replaced: u64, now: Timestamp) -> Self {
+        let mut record = Self::new(now, Timestamp::from_secs(1));
+        record.last_active = now;
+        record.version = replaced.wrapping_add(1);
+        record
+    }
+
     /// Whether there is nothing worth storing: no data and no flash.
     pub fn is_empty(&self) -> bool {
         self.data.is_empty() && self.flash.is_empty()

@@ -509,6 +509,14 @@ impl Session {
     /// A CSRF token the session has is replaced too (see
     /// [`csrf_token`](Self::csrf_token)), so forms rendered before must be
     /// rendered again.
+    ///
+    /// On a server-side driver the move is conditional: the session is
+    /// copied to the new id, then the old id is retired under the version
+    /// the copy was made from (a save that lands in between is copied too).
+    /// Of parallel regenerates of one session, on any number of app
+    /// instances, exactly one moves it; the others, like any request still
+    /// running with the old id once it is retired, drop their changes with a
+    /// warning and leave the cookie alone, so the browser keeps the new id.
     pub fn regenerate(&self) -> Result<(), SessionError> {
         let has_token = {
             let mut state = self.write();

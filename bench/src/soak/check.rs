@@ -12,14 +12,14 @@
 //! Each answered request is attributed to the session it loaded, from the
 //! cookie it carried and the one its response set (the middleware sets the
 //! cookie on every save, sets a new one after a regenerate or on a fresh
-//! session's first write, and removes it when the session is destroyed or
-//! was gone by the time the save ran):
+//! session's first write, removes it when the session is destroyed, and
+//! leaves it alone when the session was gone by the time the save ran):
 //!
 //! | sent with | response | it loaded |
 //! | --- | --- | --- |
 //! | no cookie | anything | a fresh session |
 //! | `S` | sets `S` | `S` |
-//! | `S` | removes the cookie | `S` (destroyed now, or gone before the save) |
+//! | `S` | removes the cookie | `S` (destroyed now) |
 //! | `S` | sets `N ≠ S`, a regenerate | `S`, moved to `N`; `S` is destroyed |
 //! | `S` | sets `N ≠ S`, anything else | a fresh session (`S` was dead), stored as `N` |
 //! | `S` | no cookie, logout or regenerate | a fresh session (`S` was dead) |
@@ -51,6 +51,8 @@
 //!   may both see it: the library documents that. A token never shows in a
 //!   session it was not flashed into or regenerated into.
 //! - **A fresh session is empty.**
+//! - **One winner per regenerate race**: of regenerates of one session, at
+//!   most one answers with a new id.
 //!
 //! The checker never reads the store: everything comes from HTTP answers,
 //! including a last `GET /session` per session after the clients stopped.
@@ -224,6 +226,9 @@ pub enum Kind {
     IdIssuedTwice,
     /// A response that no route of the testbed gives.
     StrangeAnswer,
+    /// Two regenerates of one session both moved it, each to its own new
+    /// id: a regenerate is a conditional move with one winner.
+    Forked,
     /// The memory store holds more (or fewer) sessions than the run leaves,
     /// or the process grew past the bound.
     Memory,
@@ -244,6 +249,7 @@ impl Kind {
             Kind::FreshNotEmpty => "fresh session not empty",
             Kind::IdIssuedTwice => "id issued twice",
             Kind::StrangeAnswer => "strange answer",
+            Kind::Forked => "regenerate fork",
             Kind::Memory => "memory",
         }
     }
@@ -769,10 +775,16 @@ impl<'a> Checker<'a> {
             .count();
         self.out.live = (created - maybe_dead, created - dead + unseen);
         let mut regenerated: HashMap<Sid, usize> = HashMap::new();
-        for e in self.events {
+        let events = self.events;
+        for e in events {
             if let (Op::Regenerate, Some(c), SetCookie::Set(n)) = (e.op, e.cookie, e.set) {
                 if e.ok() && n != c {
-                    *regenerated.entry(c).or_default() += 1;
+                    let winners = regenerated.entry(c).or_default();
+                    *winners += 1;
+                    if *winners > 1 {
+                        let what = format!("regenerate #{winners} of this session to set a new id");
+                        self.flag(Kind::Forked, e, what);
+                    }
                 }
             }
         }

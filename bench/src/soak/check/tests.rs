@@ -337,7 +337,7 @@ fn two_requests_setting_one_new_id_are_flagged() {
 }
 
 #[test]
-fn two_winning_regenerates_are_counted_as_a_fork() {
+fn two_winning_regenerates_are_flagged_as_a_fork() {
     let mut h = History::default();
     let old = session_with(&mut h, 0);
     let (a, b) = (h.id(), h.id());
@@ -346,6 +346,21 @@ fn two_winning_regenerates_are_counted_as_a_fork() {
     h.answer(ra, 204, SetCookie::Set(a), Seen::Nothing);
     h.answer(rb, 204, SetCookie::Set(b), Seen::Nothing);
     let out = check(&h.events, h.sessions, 2);
-    assert_eq!(out.violations, []);
+    let kinds: Vec<Kind> = out.violations.iter().map(|v| v.kind).collect();
+    assert_eq!(kinds, [Kind::Forked]);
     assert_eq!((out.forks, out.live), (1, (2, 2)));
+}
+
+#[test]
+fn a_regenerate_that_lost_the_race_and_set_no_cookie_is_fine() {
+    let mut h = History::default();
+    let old = session_with(&mut h, 0);
+    let a = h.id();
+    let ra = h.send(0, Op::Regenerate, Some(old));
+    let rb = h.send(1, Op::Regenerate, Some(old));
+    h.answer(ra, 204, SetCookie::Set(a), Seen::Nothing);
+    h.answer(rb, 204, SetCookie::Keep, Seen::Nothing);
+    let out = check(&h.events, h.sessions, 2);
+    assert_eq!(out.violations, []);
+    assert_eq!((out.forks, out.live), (0, (1, 1)));
 }
