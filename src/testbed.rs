@@ -201,6 +201,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/flashed", web::get().to(flashed))
         .route("/session", web::get().to(whole_session));
     cart_routes(cfg);
+    auth_routes(cfg);
 }
 
 /// The first four routes with constant answers and no session: the
@@ -344,6 +345,29 @@ pub fn serve(
             .listen(listener)?
             .run(),
     })
+}
+
+/// The sign-in routes: `POST /auth/login/{user}` signs `user` in (204),
+/// `POST /auth/logout` signs out (204), `GET /auth/me` answers the owner as
+/// JSON (a string, or `null` when nobody is signed in).
+pub fn auth_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/auth/login/{user}", web::post().to(auth_login))
+        .route("/auth/logout", web::post().to(auth_logout))
+        .route("/auth/me", web::get().to(auth_me));
+}
+
+async fn auth_login(session: Session, user: web::Path<String>) -> actix_web::Result<HttpResponse> {
+    session.login(user.into_inner())?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn auth_logout(session: Session) -> actix_web::Result<HttpResponse> {
+    session.logout()?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn auth_me(session: ReadonlySession) -> HttpResponse {
+    HttpResponse::Ok().json(session.user_id())
 }
 
 /// The typed routes, through [`CartSession`]: `GET /cart` answers the cart as

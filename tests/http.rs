@@ -435,6 +435,35 @@ async fn typed_cart(store: &Store) {
     assert_eq!(bob.json(&server, "/cart").await["items"], json!(["pear"]));
 }
 
+/// Sign in on one instance, seen on the other; the id before the sign-in is
+/// dead everywhere at once (fixation), the CSRF token is new, and a sign-out
+/// on the second instance ends the session on both.
+async fn login_and_logout_on_two_instances(store: &Store) {
+    let (a, b) = (store.server(), store.server());
+    let mut browser = Browser::new();
+    assert_eq!(browser.json(&a, "/auth/me").await, json!(null));
+    assert_eq!(browser.send(&a, "POST", "/write", None).await.body, "1");
+    let planted = browser.cookie().unwrap().to_owned();
+    let r = browser.send(&a, "POST", "/auth/login/ada", None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", store.name);
+    assert!(r.set_cookie && browser.cookie() != Some(planted.as_str()));
+    for server in [&a, &b] {
+        assert_eq!(browser.json(server, "/auth/me").await, json!("ada"));
+        assert_eq!(browser.send(server, "GET", "/read", None).await.body, "1");
+    }
+    if store.server_side() {
+        let mut attacker = Browser::new();
+        attacker.set_cookie(Some(&planted));
+        for server in [&a, &b] {
+            assert_eq!(attacker.json(server, "/auth/me").await, json!(null));
+        }
+    }
+    let r = browser.send(&b, "POST", "/auth/logout", None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert!(browser.cookie().is_none(), "logout removes the cookie");
+    assert_eq!(browser.json(&a, "/auth/me").await, json!(null));
+}
+
 /// Ten regenerates of one session at once, on two app instances (a
 /// double-submitted sign-in form): one moves the session, the others leave
 /// the cookie alone, so the browser ends with one live session that has the
@@ -580,6 +609,7 @@ http_suite! {
         flash_shows_a_message_in_the_next_request_only,
         typed_cart,
         parallel_regenerates_leave_one_session,
+        login_and_logout_on_two_instances,
     ]
 }
 

@@ -17,7 +17,8 @@
 //!
 //! [`values`] is `Serialize`: `session` (the data, dotted keys nested),
 //! `flash_messages` (`values`, `messages` and `old`, see
-//! [`FlashMessages`]), `csrf_token` and `csrf_field`.
+//! [`FlashMessages`]), `user_id` (the user signed in with
+//! [`Session::login`], or null), `csrf_token` and `csrf_field`.
 //!
 //! ```
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -25,16 +26,17 @@
 //!
 //! # let session = Session::detached();
 //! session.put("user", "ada")?;
+//! session.login(7)?;
 //! let mut tera = tera::Tera::default();
 //! tera.add_raw_template(
 //!     "page",
-//!     r#"{% if session.user %}Hi {{ session.user }}{% endif %}
+//!     r#"{% if session.user %}Hi {{ session.user }} (#{{ user_id }}){% endif %}
 //! {% for m in flash_messages.messages %}<p class="flash {{ m.level }}">{{ m.text }}</p>{% endfor %}
 //! <form method="post">{{ csrf_field | safe }}<input name="title" value="{{ flash_messages.old.title | default(value='') }}"></form>"#,
 //! )?;
 //! let context = tera::Context::from_serialize(templates::values(&session)?)?;
 //! let html = tera.render("page", &context)?;
-//! assert!(html.starts_with("Hi ada"));
+//! assert!(html.starts_with("Hi ada (#7)"));
 //! assert!(html.contains(r#"<input type="hidden" name="_csrf" value=""#));
 //! # Ok(()) }
 //! ```
@@ -47,6 +49,7 @@ use crate::{FlashMessages, ReadonlySession, Session, SessionError};
 #[derive(Debug, Serialize)]
 pub struct TemplateValues {
     session: ReadonlySession,
+    user_id: Option<String>,
     flash_messages: FlashMessages,
     csrf_token: String,
     csrf_field: String,
@@ -58,6 +61,7 @@ pub fn values(session: &Session) -> Result<TemplateValues, SessionError> {
     let csrf_token = session.csrf_token()?;
     Ok(TemplateValues {
         session: ReadonlySession::clone(session),
+        user_id: session.user_id(),
         flash_messages: session.flash_messages(),
         csrf_field: csrf_field(&csrf_token),
         csrf_token,
@@ -105,14 +109,15 @@ mod minijinja {
     ///
     /// # let session = Session::detached();
     /// session.put("user", "ada")?;
+    /// session.login("ada@example.com")?;
     /// session.flash_now("title", "Welcome")?;
     /// let env = Environment::new();
     /// let page = env.template_from_str(
     ///     "{% if session.has('user') %}{{ session.get('user') }}{% endif %} \
-    ///      {{ flash_messages.get('title', 'default') }} {{ page }}",
+    ///      {{ user_id }} {{ flash_messages.get('title', 'default') }} {{ page }}",
     /// )?;
     /// let html = page.render(context! { page => "home", ..templates::minijinja_context(&session)? })?;
-    /// assert_eq!(html, "ada Welcome home");
+    /// assert_eq!(html, "ada ada@example.com Welcome home");
     /// # Ok(()) }
     /// ```
     ///
@@ -125,12 +130,14 @@ mod minijinja {
     /// | `flash_messages.messages()`, `flash_messages.messages('error')` | the levelled messages, each with `level` and `text` |
     /// | `flash_messages.old('title')`, `flash_messages.old('title', '')` | old form input |
     /// | `csrf_token()`, `csrf_field()` | the masked CSRF token; a complete hidden `_csrf` input |
+    /// | `user_id` | the user signed in with `Session::login`, or none |
     pub fn context(session: &Session) -> Result<Value, SessionError> {
         let token = session.csrf_token()?;
         let field = Value::from_safe_string(super::csrf_field(&token));
         let token = Value::from(token);
         Ok(minijinja::context! {
             session => Value::from_object(SessionObject(session.all())),
+            user_id => session.user_id(),
             flash_messages => Value::from_object(FlashObject(session.flash_messages())),
             csrf_token => Value::from_function(move || token.clone()),
             csrf_field => Value::from_function(move || field.clone()),

@@ -69,8 +69,9 @@ impl Change {
                     .unwrap_or(*local);
                 data.insert(key.clone(), Value::from(next));
             }
-            // The CSRF token is the session's, not the app's data.
-            Change::Clear => data.retain(|k, _| k == crate::csrf::CSRF_KEY),
+            // The CSRF token and the sign-in are the session's, not the
+            // app's data.
+            Change::Clear => data.retain(|k, _| crate::session::is_engine_key(k)),
             Change::Flash(_) => {}
         }
     }

@@ -66,12 +66,18 @@ pub enum SessionError {
     NotAnObject,
     /// The key is one the engine keeps for itself: the flash keys
     /// `_messages` (levelled messages) and `_old` (old form input), and the
-    /// session key `_csrf` (the CSRF token). Use another name.
+    /// session keys `_csrf` (the CSRF token) and `_user` (the user signed in
+    /// with `Session::login`). Use another name.
     #[error("{key:?} is a key the session keeps for itself; use another name")]
     ReservedKey {
         /// The key given.
         key: String,
     },
+    /// `Session::login` was given a user id that is not a non-empty string
+    /// or a number. Pass the user's primary key or another stable,
+    /// non-secret identifier.
+    #[error("a user id must serialize to a non-empty string or a number")]
+    InvalidUserId,
     /// The value for `key` nests arrays and objects inside one another more
     /// than `limit` levels deep. Every store reads records back through a
     /// decoder with a nesting limit, so such a value is refused when it is

@@ -40,6 +40,7 @@ mod policy;
 mod record;
 mod session;
 mod settings;
+mod signin;
 mod telemetry;
 mod time;
 

@@ -17,6 +17,7 @@ use crate::error::SessionError;
 use crate::id::SessionId;
 use crate::policy::ExpiryPolicy;
 use crate::record::Record;
+use crate::signin::USER_KEY;
 
 /// What has happened to the session in this request so far.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -127,7 +128,7 @@ impl State {
     /// The value under `key` as the data API shows it: the engine's own
     /// keys are hidden.
     fn user_value(&self, key: &str) -> Option<&Value> {
-        if key == CSRF_KEY {
+        if is_engine_key(key) {
             return None;
         }
         self.data().get(key)
@@ -328,7 +329,7 @@ impl ReadonlySession {
     /// A copy of all the session data.
     pub fn all(&self) -> Map<String, Value> {
         let mut all = self.state.borrow().data().clone();
-        all.remove(CSRF_KEY);
+        all.retain(|k, _| !is_engine_key(k));
         all
     }
 
@@ -409,7 +410,7 @@ impl Session {
 
     /// Removes `key`. Removing a missing key changes nothing.
     pub fn forget(&self, key: &str) -> Result<(), SessionError> {
-        if key == CSRF_KEY {
+        if is_engine_key(key) {
             reserved(key.to_owned())?;
         }
         let mut state = self.write();
@@ -442,7 +443,7 @@ impl Session {
     /// # Ok::<(), session_actix::SessionError>(())
     /// ```
     pub fn increment(&self, key: &str, by: i64) -> Result<i64, SessionError> {
-        if key == CSRF_KEY {
+        if is_engine_key(key) {
             reserved(key.to_owned())?;
         }
         let mut state = self.write();
@@ -473,11 +474,11 @@ impl Session {
         self.increment(key, by)
     }
 
-    /// Removes all data, keeping the session (its id, flash messages and
-    /// CSRF token).
+    /// Removes all data, keeping the session (its id, flash messages, CSRF
+    /// token and the user signed in with [`login`](Self::login)).
     pub fn clear(&self) -> Result<(), SessionError> {
         let mut state = self.write();
-        if state.data().keys().any(|k| k != CSRF_KEY) {
+        if state.data().keys().any(|k| !is_engine_key(k)) {
             state.changed(Change::Clear);
         }
         Ok(())
@@ -538,9 +539,16 @@ impl Session {
     }
 }
 
+/// Whether `key` is one the engine keeps for itself in the session data (the
+/// CSRF token, the signed-in user): hidden from the data API, kept by
+/// `clear`.
+pub(crate) fn is_engine_key(key: &str) -> bool {
+    key == CSRF_KEY || key == USER_KEY
+}
+
 /// `key`, unless it is one the engine keeps for itself.
 fn reserved(key: String) -> Result<String, SessionError> {
-    if key == CSRF_KEY {
+    if is_engine_key(&key) {
         return Err(SessionError::ReservedKey { key });
     }
     Ok(key)
