@@ -287,7 +287,7 @@ enum Step {
     /// Apply the change log to the stored record under a version check.
     Save(Stored),
     /// Move the stored session, with the change log, to the new id, then
-    /// destroy the old id.
+    /// retire the old id under a version check ([`Plan::regenerate`]).
     Regenerate(Stored),
     /// Destroy the stored session (or the unreadable record the cookie
     /// named); nothing was written after.
