@@ -719,22 +719,34 @@ pub async fn update_never_resurrects(driver: &dyn SessionDriver) {
             "a commit of a destroyed session answered {other:?} instead of removing the cookie"
         )),
     }
+    late_save_is_dropped(&cx, &slow, &cookie, now, "a parallel destroy").await;
+}
+
+/// `session`, loaded from `cookie` before `ended` ended it, saves: its
+/// changes are dropped, its response leaves the cookie alone (the request
+/// that ended the session already set what the cookie should be), and the
+/// id stays dead.
+async fn late_save_is_dropped(
+    cx: &Ctx<'_>,
+    session: &ReadonlySession,
+    cookie: &str,
+    now: Timestamp,
+    ended: &str,
+) {
     cx.ok(
         "Session::put",
-        slow.writable().put("late", true).map_err(session_err),
+        session.writable().put("late", true).map_err(session_err),
     );
-    // Its changes are dropped, and its response leaves the cookie alone (the
-    // logout's response removed it already).
-    match commit(&cx, &slow, now).await {
+    match commit(cx, session, now).await {
         CookieAction::Keep => {}
         other => cx.fail(format_args!(
-            "a commit after a parallel destroy answered {other:?} instead of leaving the cookie alone"
+            "a save after {ended} answered {other:?} instead of leaving the cookie alone"
         )),
     }
-    let id = SessionId::parse(&cookie).expect("the cookie holds an id");
+    let id = SessionId::parse(cookie).expect("the cookie holds an id");
     cx.ensure(
         cx.load(&id, now).await.is_none(),
-        "a commit after a parallel destroy brought the session back",
+        format_args!("a save after {ended} brought the old id back"),
     );
 }
 
@@ -1176,21 +1188,7 @@ pub async fn parallel_regenerates_have_one_winner(driver: &dyn SessionDriver) {
         format_args!("the moved session holds the wrong regenerates' keys: {lost:?}"),
     );
 
-    cx.ok(
-        "Session::put",
-        save_after.writable().put("late", true).map_err(session_err),
-    );
-    match commit(&cx, &save_after, now).await {
-        CookieAction::Keep => {}
-        other => cx.fail(format_args!(
-            "a save of the old id after the move answered {other:?} instead of leaving the cookie alone"
-        )),
-    }
-    let old = SessionId::parse(&cookie).expect("the cookie holds an id");
-    cx.ensure(
-        cx.load(&old, now).await.is_none(),
-        "the old id loads again after the session moved (a save racing the move revived it)",
-    );
+    late_save_is_dropped(&cx, &save_after, &cookie, now, "the session moved").await;
     let moved = load_session(&cx, new_cookie, now).await;
     cx.ensure(
         moved.get_value("late").is_none(),

@@ -420,9 +420,7 @@ impl Plan {
             let (id, record) = match moved.take() {
                 None => self.create(driver, record, now).await?,
                 Some((id, previous)) => {
-                    record.version = previous.version.wrapping_add(1);
-                    record.last_active = now;
-                    record.expires_at = self.policy.expires_at(record.created_at, now);
+                    self.stamp(&mut record, previous.version.wrapping_add(1), now);
                     // Only this request knows the new id: nothing else can
                     // have changed or removed its record.
                     let update = driver.update(&id, &record, previous.version);
@@ -451,18 +449,20 @@ impl Plan {
                     }
                     return set(driver, &id, &record);
                 }
-                Update::Conflict(found) => {
-                    telemetry::conflict(driver, true);
-                    latest = match found {
-                        Some(found) => Some(found).filter(|r| !r.is_expired(now)),
-                        None => timed(driver, Op::Load, driver.load(old, now)).await?,
-                    };
-                }
+                Update::Conflict(found) => latest = after_conflict(driver, old, found, now).await?,
                 Update::Gone => latest = None,
             }
             moved = Some((id, record));
         }
         Err(DriverError::Contention(MAX_COMMIT_ATTEMPTS))
+    }
+
+    /// Gives `record` the version it is written with and this request's
+    /// activity: last active now, expiring by the policy.
+    fn stamp(&self, record: &mut Record, version: u64, now: Timestamp) {
+        record.version = version;
+        record.last_active = now;
+        record.expires_at = self.policy.expires_at(record.created_at, now);
     }
 
     /// Stores `record` under this request's new id, drawing another id in the
@@ -473,9 +473,7 @@ impl Plan {
         mut record: Record,
         now: Timestamp,
     ) -> Result<(SessionId, Record), DriverError> {
-        record.version = 1;
-        record.last_active = now;
-        record.expires_at = self.policy.expires_at(record.created_at, now);
+        self.stamp(&mut record, 1, now);
         let mut id = self.id.clone();
         for _ in 0..3 {
             match timed(driver, Op::Create, driver.create(&id, &record)).await {
@@ -550,38 +548,38 @@ impl Plan {
             for log in logs.clone() {
                 apply_all(log, &mut base);
             }
-            base.version = expected.wrapping_add(1);
-            base.last_active = now;
-            base.expires_at = self.policy.expires_at(base.created_at, now);
+            self.stamp(&mut base, expected.wrapping_add(1), now);
             match timed(driver, Op::Update, driver.update(id, &base, expected)).await? {
                 Update::Updated => return Ok((set(driver, id, &base)?, Some(base))),
-                // A driver that checks the version before liveness may hand
-                // back an expired record (one a regenerate retired): never
-                // write over it.
-                Update::Conflict(Some(latest)) if latest.is_expired(now) => {
-                    return Ok((gone(driver), None))
-                }
-                Update::Conflict(Some(latest)) => {
-                    telemetry::conflict(driver, true);
-                    base = latest;
-                }
-                Update::Conflict(None) => {
-                    match timed(driver, Op::Load, driver.load(id, now)).await? {
-                        Some(latest) => {
-                            telemetry::conflict(driver, true);
-                            base = latest;
-                        }
-                        None => {
-                            telemetry::conflict(driver, false);
-                            return Ok((gone(driver), None));
-                        }
-                    }
-                }
+                Update::Conflict(found) => match after_conflict(driver, id, found, now).await? {
+                    Some(latest) => base = latest,
+                    None => return Ok((gone(driver), None)),
+                },
                 Update::Gone => return Ok((gone(driver), None)),
             }
         }
         Err(DriverError::Contention(MAX_COMMIT_ATTEMPTS))
     }
+}
+
+/// The record to merge onto after `update` of `id` lost to a parallel
+/// request: the one the driver handed back, or a fresh load. `None` when the
+/// session is gone meanwhile, including when a driver that checks the
+/// version before liveness hands back an expired record (one a regenerate
+/// retired), which must never be written over.
+async fn after_conflict(
+    driver: &dyn SessionDriver,
+    id: &SessionId,
+    found: Option<Record>,
+    now: Timestamp,
+) -> Result<Option<Record>, DriverError> {
+    let latest = match found {
+        Some(found) => Some(found),
+        None => timed(driver, Op::Load, driver.load(id, now)).await?,
+    }
+    .filter(|r| !r.is_expired(now));
+    telemetry::conflict(driver, latest.is_some());
+    Ok(latest)
 }
 
 /// A commit found its session gone: destroyed, expired, or moved to a new id
@@ -649,140 +647,5 @@ mod tests {
         pending.run(&driver, None).await.unwrap();
         let after = open(&driver, Some(&cookie)).await;
         assert_eq!(after.get::<i64>("count").unwrap(), Some(2));
-    }
-
-    /// Forwards to a memory driver, and commits another request's pending
-    /// commit to it just before its first `create`: in a regenerate, that is
-    /// between loading the old record and retiring it, as a request on
-    /// another instance could.
-    #[derive(Debug)]
-    struct RaceOnCreate {
-        inner: MemoryDriver,
-        racer: std::sync::Mutex<Option<PendingCommit>>,
-    }
-
-    #[async_trait::async_trait]
-    impl SessionDriver for RaceOnCreate {
-        fn name(&self) -> &'static str {
-            "race-on-create"
-        }
-        async fn load(
-            &self,
-            id: &SessionId,
-            now: Timestamp,
-        ) -> Result<Option<Record>, DriverError> {
-            self.inner.load(id, now).await
-        }
-        async fn create(&self, id: &SessionId, record: &Record) -> Result<(), DriverError> {
-            let racer = self.racer.lock().unwrap().take();
-            if let Some(racer) = racer {
-                racer.run(&self.inner, None).await?;
-            }
-            self.inner.create(id, record).await
-        }
-        async fn update(
-            &self,
-            id: &SessionId,
-            record: &Record,
-            expected_version: u64,
-        ) -> Result<Update, DriverError> {
-            self.inner.update(id, record, expected_version).await
-        }
-        async fn touch(
-            &self,
-            id: &SessionId,
-            last_active: Timestamp,
-            expires_at: Timestamp,
-        ) -> Result<bool, DriverError> {
-            self.inner.touch(id, last_active, expires_at).await
-        }
-        async fn destroy(&self, id: &SessionId) -> Result<(), DriverError> {
-            self.inner.destroy(id).await
-        }
-    }
-
-    /// A session stored in `driver` with `count` = 1, and its cookie.
-    async fn stored(driver: &dyn SessionDriver) -> String {
-        let (session, _) = load(driver, None, ExpiryPolicy::default(), NOW)
-            .await
-            .unwrap();
-        session.writable().put("count", 1).unwrap();
-        match commit(&session, driver, None, NOW).await.unwrap() {
-            CookieAction::Set { value, .. } => value,
-            other => panic!("a new session answered {other:?}"),
-        }
-    }
-
-    async fn loaded(driver: &dyn SessionDriver, cookie: &str) -> ReadonlySession {
-        load(driver, Some(cookie), ExpiryPolicy::default(), NOW)
-            .await
-            .unwrap()
-            .0
-    }
-
-    #[tokio::test]
-    async fn a_save_landing_during_a_regenerate_moves_with_the_session() {
-        let driver = RaceOnCreate {
-            inner: MemoryDriver::new(),
-            racer: std::sync::Mutex::new(None),
-        };
-        let cookie = stored(&driver.inner).await;
-        let regenerate = loaded(&driver, &cookie).await;
-        let save = loaded(&driver.inner, &cookie).await;
-        save.writable().increment("count", 1).unwrap();
-        *driver.racer.lock().unwrap() = prepare_commit(&save, NOW);
-        regenerate.writable().regenerate().unwrap();
-        regenerate.writable().put("moved", true).unwrap();
-
-        let CookieAction::Set { value: moved, .. } =
-            commit(&regenerate, &driver, None, NOW).await.unwrap()
-        else {
-            panic!("the regenerate must set the new cookie");
-        };
-        assert!(
-            driver.racer.lock().unwrap().is_none(),
-            "the save ran mid-regenerate"
-        );
-        let moved = loaded(&driver.inner, &moved).await;
-        assert_eq!(
-            moved.get::<i64>("count").unwrap(),
-            Some(2),
-            "the racing save moved too"
-        );
-        assert_eq!(moved.get::<bool>("moved").unwrap(), Some(true));
-        let old = loaded(&driver.inner, &cookie).await;
-        assert_eq!(old.get::<i64>("count").unwrap(), None, "the old id is dead");
-        assert_eq!(driver.inner.len(), 1, "one record: the moved session");
-    }
-
-    #[tokio::test]
-    async fn a_regenerate_that_loses_the_move_leaves_one_copy_and_the_cookie() {
-        let driver = RaceOnCreate {
-            inner: MemoryDriver::new(),
-            racer: std::sync::Mutex::new(None),
-        };
-        let cookie = stored(&driver.inner).await;
-        let loser = loaded(&driver, &cookie).await;
-        let winner = loaded(&driver.inner, &cookie).await;
-        winner.writable().regenerate().unwrap();
-        *driver.racer.lock().unwrap() = prepare_commit(&winner, NOW);
-        loser.writable().regenerate().unwrap();
-        loser.writable().put("lost", true).unwrap();
-
-        // The winner moves the session while the loser is creating its copy.
-        let action = commit(&loser, &driver, None, NOW).await.unwrap();
-        assert_eq!(
-            action,
-            CookieAction::Keep,
-            "no removal of the winner's cookie"
-        );
-        assert_eq!(driver.inner.len(), 1, "the loser's copy is gone");
-        assert_eq!(
-            loaded(&driver.inner, &cookie)
-                .await
-                .get::<i64>("count")
-                .unwrap(),
-            None
-        );
     }
 }

@@ -69,7 +69,13 @@ struct Faults {
     broken: Mutex<Option<BrokenUpdate>>,
     /// Updates seen while broken, for [`BrokenUpdate::DropEvery`].
     broken_updates: AtomicUsize,
+    /// Run before the next call of its op reaches `inner`.
+    before_next: Mutex<Option<(Op, Hook)>>,
 }
+
+/// Work a test runs in the middle of a store call (see
+/// [`Forward::before_next`]).
+type Hook = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 
 /// Forwards every call to `inner` (the memory driver unless said otherwise),
 /// counting calls by [`Op`], optionally waiting (like a network round trip,
@@ -192,6 +198,24 @@ impl<D: SessionDriver + ?Sized> Forward<D> {
         self.faults.slow.store(bits, Ordering::SeqCst);
     }
 
+    /// Runs `hook` at the start of the next `op` call, before it reaches
+    /// the inner driver, and only then lets the call go on: a parallel
+    /// request (on another instance, say) landing in the middle of a
+    /// commit, at a point the test chooses.
+    pub fn before_next(
+        &self,
+        op: Op,
+        hook: impl std::future::Future<Output = ()> + Send + 'static,
+    ) {
+        *self.faults.before_next.lock().unwrap() = Some((op, Box::pin(hook)));
+    }
+
+    /// Whether the hook given to [`before_next`](Self::before_next) is still
+    /// waiting for its call.
+    pub fn hook_pending(&self) -> bool {
+        self.faults.before_next.lock().unwrap().is_some()
+    }
+
     /// From now on `update` is wrong in the way `how` says (`None`: right
     /// again).
     pub fn break_updates(&self, how: Option<BrokenUpdate>) {
@@ -255,6 +279,19 @@ impl<D: SessionDriver + ?Sized> Forward<D> {
 
     async fn enter(&self, op: Op) -> Result<(), DriverError> {
         self.faults.calls[op as usize].fetch_add(1, Ordering::SeqCst);
+        let hook = {
+            let mut next = self.faults.before_next.lock().unwrap();
+            match next.take() {
+                Some((on, hook)) if on == op => Some(hook),
+                other => {
+                    *next = other;
+                    None
+                }
+            }
+        };
+        if let Some(hook) = hook {
+            hook.await;
+        }
         if self.faults.slow.load(Ordering::SeqCst) & op.bit() != 0 {
             let micros = self.faults.latency_micros.load(Ordering::SeqCst);
             tokio::time::sleep(Duration::from_micros(micros)).await;
