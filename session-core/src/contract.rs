@@ -75,7 +75,9 @@ pub enum Update {
 ///   argument in `touch` (a store's own clock, such as a Redis TTL, may
 ///   enforce expiry too).
 /// - Ids reach the driver already validated ([`SessionId`] cannot hold
-///   anything else), so they are safe in file names and keys.
+///   anything else), so they are safe in file names and keys. They are not
+///   the ids in the cookies: the engine hands the driver a SHA-256 of the
+///   cookie's id, so nothing a driver stores is a usable session cookie.
 ///
 /// Server-side drivers keep the default `read_cookie` / `write_cookie` (the
 /// cookie holds the id). The conformance suite checks all of this for any

@@ -287,7 +287,7 @@ mod tests {
     }
 
     async fn count(driver: &Remote, cookie: &str) -> serde_json::Value {
-        let id = SessionId::parse(cookie).unwrap();
+        let id = SessionId::parse(cookie).unwrap().store_id();
         let record = driver.inner().load(&id, NOW).await.unwrap().unwrap();
         record.data.get("count").cloned().unwrap_or_default()
     }
@@ -317,7 +317,7 @@ mod tests {
             );
         }
         assert_eq!(count(&driver, &cookie).await, json!(16));
-        let id = SessionId::parse(&cookie).unwrap();
+        let id = SessionId::parse(&cookie).unwrap().store_id();
         let record = driver.inner().load(&id, NOW).await.unwrap().unwrap();
         for i in 0..16 {
             assert_eq!(record.data.get(&format!("key_{i}")), Some(&json!(i)));

@@ -115,6 +115,31 @@ fn sextet(c: u8) -> Option<u8> {
     }
 }
 
+impl SessionId {
+    /// The id the engine hands the driver for the session whose cookie holds
+    /// this id: a SHA-256 of it, written like an id. The store never sees the
+    /// cookie's id, so nothing it keeps (a record's key, the per-user session
+    /// index) can be turned back into a usable cookie, on any driver, custom
+    /// ones included. A cookie holding a store id is just another unknown id:
+    /// its own hash names nothing.
+    pub(crate) fn store_id(&self) -> SessionId {
+        Self::derived(b"session-core/store\0", self.as_str().as_bytes())
+    }
+
+    /// An id made from `input` under `domain` (distinct, fixed, NUL-ended
+    /// prefixes), so that ids derived for different purposes never meet.
+    pub(crate) fn derived(domain: &[u8], input: &[u8]) -> SessionId {
+        use sha2::{Digest, Sha256};
+        Self::from_bytes(
+            &Sha256::new()
+                .chain_update(domain)
+                .chain_update(input)
+                .finalize()
+                .into(),
+        )
+    }
+}
+
 #[cfg(any(feature = "file", feature = "redis"))]
 impl SessionId {
     /// What the file and Redis drivers file a session under instead of its

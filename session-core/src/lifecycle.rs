@@ -72,6 +72,7 @@ pub async fn load(
         CookieRead::Inline { id, record, reseal } => {
             if policy.is_live(&record, now) {
                 let stored = Stored {
+                    key: id.store_id(),
                     id,
                     inline: true,
                     record,
@@ -81,22 +82,26 @@ pub async fn load(
                 (None, Some(Rejected::Unknown))
             }
         }
-        CookieRead::Reference(id) => match timed(driver, Op::Load, driver.load(&id, now)).await {
-            Ok(Some(record)) if policy.is_live(&record, now) => {
-                let stored = Stored {
-                    id,
-                    inline: false,
-                    record,
-                };
-                (Some((stored, false)), None)
+        CookieRead::Reference(id) => {
+            let key = id.store_id();
+            match timed(driver, Op::Load, driver.load(&key, now)).await {
+                Ok(Some(record)) if policy.is_live(&record, now) => {
+                    let stored = Stored {
+                        id,
+                        key,
+                        inline: false,
+                        record,
+                    };
+                    (Some((stored, false)), None)
+                }
+                Ok(_) => (None, Some(Rejected::Unknown)),
+                Err(DriverError::Corrupt(_)) => {
+                    unreadable = Some(key);
+                    (None, Some(Rejected::Unreadable))
+                }
+                Err(e) => return Err(e),
             }
-            Ok(_) => (None, Some(Rejected::Unknown)),
-            Err(DriverError::Corrupt(_)) => {
-                unreadable = Some(id);
-                (None, Some(Rejected::Unreadable))
-            }
-            Err(e) => return Err(e),
-        },
+        }
     };
     let state = match stored {
         Some((stored, reseal)) => {
@@ -188,9 +193,9 @@ pub fn prepare_commit(session: &ReadonlySession, now: Timestamp) -> Option<Pendi
     }
     // The handler is done with the state: move, do not copy, the record.
     let step = match (state.stored.take(), state.unreadable.take()) {
-        (Some(stored), _) if state.destroy_stored && log.is_empty() => Step::Destroy(stored.id),
+        (Some(stored), _) if state.destroy_stored && log.is_empty() => Step::Destroy(stored.key),
         (Some(stored), _) if state.destroy_stored => Step::Create {
-            replaces: Some(stored.id),
+            replaces: Some(stored.key),
         },
         (Some(stored), _) if state.regenerate => Step::Regenerate(stored),
         (Some(stored), _) if !log.is_empty() => Step::Save(stored),
@@ -337,7 +342,7 @@ impl Plan {
                 if timed(
                     driver,
                     Op::Touch,
-                    driver.touch(&stored.id, now, record.expires_at),
+                    driver.touch(&stored.key, now, record.expires_at),
                 )
                 .await?
                 {
@@ -360,7 +365,7 @@ impl Plan {
                 let (id, record) = self.create(driver, record, now).await?;
                 Ok(set(driver, &id, &record)?)
             }
-            Step::Regenerate(stored) => self.regenerate(driver, &stored.id, now).await,
+            Step::Regenerate(stored) => self.regenerate(driver, &stored.key, now).await,
             Step::Destroy(id) => {
                 timed(driver, Op::Destroy, driver.destroy(&id)).await?;
                 Ok(CookieAction::Remove)
@@ -411,7 +416,7 @@ impl Plan {
         for _ in 0..MAX_COMMIT_ATTEMPTS {
             let Some(mut record) = latest.take() else {
                 if let Some((id, _)) = &moved {
-                    timed(driver, Op::Destroy, driver.destroy(id)).await?;
+                    timed(driver, Op::Destroy, driver.destroy(&id.store_id())).await?;
                 }
                 return Ok(gone(driver));
             };
@@ -423,7 +428,8 @@ impl Plan {
                     self.stamp(&mut record, previous.version.wrapping_add(1), now);
                     // Only this request knows the new id: nothing else can
                     // have changed or removed its record.
-                    let update = driver.update(&id, &record, previous.version);
+                    let key = id.store_id();
+                    let update = driver.update(&key, &record, previous.version);
                     match timed(driver, Op::Update, update).await? {
                         Update::Updated => (id, record),
                         other => {
@@ -476,7 +482,7 @@ impl Plan {
         self.stamp(&mut record, 1, now);
         let mut id = self.id.clone();
         for _ in 0..3 {
-            match timed(driver, Op::Create, driver.create(&id, &record)).await {
+            match timed(driver, Op::Create, driver.create(&id.store_id(), &record)).await {
                 Ok(()) => return Ok((id, record)),
                 Err(DriverError::AlreadyExists) => id = SessionId::generate(),
                 Err(e) => return Err(e),
@@ -500,7 +506,7 @@ impl Plan {
         let Some(gate) = gate else {
             let logs = std::iter::once(log.as_slice());
             return self
-                .merge(driver, &stored.id, stored.record, logs, now)
+                .merge(driver, (&stored.id, &stored.key), stored.record, logs, now)
                 .await
                 .map(|(a, _)| a);
         };
@@ -521,7 +527,8 @@ impl Plan {
                 "committing parallel saves together"
             );
         }
-        let result = self.merge(driver, &stored.id, base, lead.logs(), now).await;
+        let ids = (&stored.id, &stored.key);
+        let result = self.merge(driver, ids, base, lead.logs(), now).await;
         let (result, record) = match result {
             Ok((action, record)) => (Ok(action), record),
             Err(e) => (Err(e), None),
@@ -533,10 +540,11 @@ impl Plan {
     /// The compare-and-set loop: `logs` applied in order to `base`, stored if
     /// the version is still `base`'s, else merged onto the newer record and
     /// tried again. Gives the record stored, if any, with the cookie action.
+    /// `ids` are the session's cookie id and store id.
     async fn merge<'l>(
         &self,
         driver: &dyn SessionDriver,
-        id: &SessionId,
+        (id, key): (&SessionId, &SessionId),
         mut base: Record,
         logs: impl Iterator<Item = &'l [Change]> + Clone,
         now: Timestamp,
@@ -549,9 +557,9 @@ impl Plan {
                 apply_all(log, &mut base);
             }
             self.stamp(&mut base, expected.wrapping_add(1), now);
-            match timed(driver, Op::Update, driver.update(id, &base, expected)).await? {
+            match timed(driver, Op::Update, driver.update(key, &base, expected)).await? {
                 Update::Updated => return Ok((set(driver, id, &base)?, Some(base))),
-                Update::Conflict(found) => match after_conflict(driver, id, found, now).await? {
+                Update::Conflict(found) => match after_conflict(driver, key, found, now).await? {
                     Some(latest) => base = latest,
                     None => return Ok((gone(driver), None)),
                 },

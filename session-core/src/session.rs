@@ -38,7 +38,10 @@ pub enum Status {
 /// The record this request loaded from the store, if any.
 #[derive(Clone, Debug)]
 pub(crate) struct Stored {
+    /// The id the cookie holds.
     pub(crate) id: SessionId,
+    /// The id the store holds the record under ([`SessionId::store_id`]).
+    pub(crate) key: SessionId,
     /// The record lives in the cookie itself (no server copy to re-read).
     pub(crate) inline: bool,
     /// The loaded record, before this request's changes.
@@ -50,8 +53,8 @@ pub(crate) struct State {
     /// The id the session has now (new if fresh, regenerated or destroyed).
     pub(crate) id: SessionId,
     pub(crate) stored: Option<Stored>,
-    /// The id the cookie named when the store held a record under it that
-    /// does not decode: the session starts fresh, and a destroy, a
+    /// The store id of the record the cookie named when that record does
+    /// not decode: the session starts fresh, and a destroy, a
     /// regenerate or any write removes that record.
     pub(crate) unreadable: Option<SessionId>,
     /// The data as this request sees it, once it differs from the stored

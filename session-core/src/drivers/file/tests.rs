@@ -141,7 +141,7 @@ mod conformance {
         for r in results {
             assert!(matches!(r.unwrap(), CookieAction::Set { .. }));
         }
-        let id = SessionId::parse(&cookie).unwrap();
+        let id = SessionId::parse(&cookie).unwrap().store_id();
         let last = a.load(&id, now).await.unwrap().unwrap();
         assert_eq!(last.data["count"], json!(40));
         assert_eq!(last.data.len(), 41);

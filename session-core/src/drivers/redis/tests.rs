@@ -406,7 +406,9 @@ async fn the_engine_starts_fresh_over_a_corrupt_value_and_removes_it(ctx: &Ctx) 
     let (policy, t) = (ExpiryPolicy::default(), now());
     for end in ["write", "destroy", "regenerate"] {
         let id = SessionId::generate();
-        ctx.raw_set(&id, b"not a session").await;
+        // What the engine files the cookie's session under.
+        let key = id.store_id();
+        ctx.raw_set(&key, b"not a session").await;
         let (s, rejected) = lifecycle::load(d, Some(id.as_str()), policy, t)
             .await
             .unwrap();
@@ -417,7 +419,7 @@ async fn the_engine_starts_fresh_over_a_corrupt_value_and_removes_it(ctx: &Ctx) 
             lifecycle::commit(&s, d, None, t).await.unwrap(),
             CookieAction::Keep
         );
-        assert!(ctx.raw_get(&id).await.is_some());
+        assert!(ctx.raw_get(&key).await.is_some());
         let (s, _) = lifecycle::load(d, Some(id.as_str()), policy, t)
             .await
             .unwrap();
@@ -429,7 +431,7 @@ async fn the_engine_starts_fresh_over_a_corrupt_value_and_removes_it(ctx: &Ctx) 
         }
         let action = lifecycle::commit(&s, d, None, t).await.unwrap();
         assert_eq!(
-            ctx.raw_get(&id).await,
+            ctx.raw_get(&key).await,
             None,
             "{end} removes the corrupt value"
         );
@@ -521,7 +523,7 @@ async fn lifecycle_merges_two_parallel_requests(ctx: &Ctx) {
     lifecycle::commit(&a, d, None, t).await.unwrap();
     // B loses the race, gets the current record from the script, merges.
     lifecycle::commit(&b, d, None, t).await.unwrap();
-    let id = SessionId::parse(&cookie).unwrap();
+    let id = SessionId::parse(&cookie).unwrap().store_id();
     let end = ctx.driver.load(&id, t).await.unwrap().unwrap();
     assert_eq!(end.data["visits"], json!(2));
     assert_eq!(end.data["theme"], json!("dark"));
