@@ -22,13 +22,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::{web, HttpResponse, Responder};
+use actix_web::http::header::USER_AGENT;
+use actix_web::{web, HttpRequest, HttpResponse, Responder};
 use serde::Serialize;
 use serde_json::Value;
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 use session_actix::driver::sql::{SqlDriver, DEFAULT_CLEANUP_BATCH};
 use session_actix::driver::{DriverRegistry, DriverSettings, SessionDriver};
-use session_actix::{ReadonlySession, Session, SessionError, SessionMiddleware, TypedSession};
+use session_actix::{
+    DeviceInfo, Devices, ReadonlySession, Session, SessionError, SessionMiddleware, TypedSession,
+};
 
 /// The testbed's command line.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -350,15 +353,126 @@ pub fn serve(
 /// The sign-in routes: `POST /auth/login/{user}` signs `user` in (204),
 /// `POST /auth/logout` signs out (204), `GET /auth/me` answers the owner as
 /// JSON (a string, or `null` when nobody is signed in).
+///
+/// The device list: `GET /auth/devices` answers the signed-in user's
+/// sessions as JSON (`handle`, `signed_in_at` and `last_seen` in seconds
+/// since the epoch, `user_agent`, `current`), or 401 when anonymous;
+/// `DELETE /auth/devices/{handle}` signs one out (204, 404 if the user has
+/// no such session); `DELETE /auth/devices/others` signs out all but this
+/// one and `DELETE /auth/devices` all of them, this one included (both
+/// answer the number signed out). On the cookie store they answer 501.
 pub fn auth_routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/auth/login/{user}", web::post().to(auth_login))
         .route("/auth/logout", web::post().to(auth_logout))
-        .route("/auth/me", web::get().to(auth_me));
+        .route("/auth/me", web::get().to(auth_me))
+        .route("/auth/devices", web::get().to(devices_list))
+        .route("/auth/devices", web::delete().to(devices_revoke_all))
+        .route(
+            "/auth/devices/others",
+            web::delete().to(devices_revoke_others),
+        )
+        .route("/auth/devices/{handle}", web::delete().to(devices_revoke));
 }
 
-async fn auth_login(session: Session, user: web::Path<String>) -> actix_web::Result<HttpResponse> {
-    session.login(user.into_inner())?;
+/// Signs in, recording the `User-Agent` header if there is one.
+async fn auth_login(
+    req: HttpRequest,
+    session: Session,
+    user: web::Path<String>,
+) -> actix_web::Result<HttpResponse> {
+    let mut device = DeviceInfo::new();
+    if let Some(agent) = req.headers().get(USER_AGENT).and_then(|v| v.to_str().ok()) {
+        device = device.user_agent(agent);
+    }
+    session.login_with(user.into_inner(), device)?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// A device-list error as the testbed answers it: 501 where the store
+/// keeps no list, the usual opaque 500 otherwise.
+fn devices_error(e: SessionError) -> actix_web::Error {
+    match e {
+        SessionError::NotIndexed { .. } => {
+            actix_web::error::InternalError::new(e, actix_web::http::StatusCode::NOT_IMPLEMENTED)
+                .into()
+        }
+        e => e.into(),
+    }
+}
+
+fn seconds(t: std::time::SystemTime) -> u64 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+async fn devices_list(
+    session: ReadonlySession,
+    devices: Devices,
+) -> actix_web::Result<HttpResponse> {
+    let Some(user) = session.user_id() else {
+        return Ok(HttpResponse::Unauthorized().finish());
+    };
+    let current = session.device_handle();
+    let list: Vec<Value> = devices
+        .list(&user)
+        .await
+        .map_err(devices_error)?
+        .into_iter()
+        .map(|d| {
+            serde_json::json!({
+                "current": Some(&d.handle) == current.as_ref(),
+                "handle": d.handle,
+                "signed_in_at": seconds(d.signed_in_at),
+                "last_seen": seconds(d.last_seen),
+                "user_agent": d.user_agent,
+            })
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(list))
+}
+
+async fn devices_revoke(
+    session: ReadonlySession,
+    devices: Devices,
+    handle: web::Path<String>,
+) -> actix_web::Result<HttpResponse> {
+    let Some(user) = session.user_id() else {
+        return Ok(HttpResponse::Unauthorized().finish());
+    };
+    Ok(
+        match devices
+            .revoke(&user, &handle)
+            .await
+            .map_err(devices_error)?
+        {
+            true => HttpResponse::NoContent().finish(),
+            false => HttpResponse::NotFound().finish(),
+        },
+    )
+}
+
+async fn devices_revoke_others(
+    session: ReadonlySession,
+    devices: Devices,
+) -> actix_web::Result<HttpResponse> {
+    if session.user_id().is_none() {
+        return Ok(HttpResponse::Unauthorized().finish());
+    }
+    let n = devices
+        .revoke_others(&session)
+        .await
+        .map_err(devices_error)?;
+    Ok(HttpResponse::Ok().json(n))
+}
+
+/// Signs out everywhere, this session too (its cookie is removed).
+async fn devices_revoke_all(session: Session, devices: Devices) -> actix_web::Result<HttpResponse> {
+    let Some(user) = session.user_id() else {
+        return Ok(HttpResponse::Unauthorized().finish());
+    };
+    let n = devices.revoke_all(&user).await.map_err(devices_error)?;
+    session.logout()?;
+    Ok(HttpResponse::Ok().json(n))
 }
 
 async fn auth_logout(session: Session) -> actix_web::Result<HttpResponse> {

@@ -464,6 +464,164 @@ async fn login_and_logout_on_two_instances(store: &Store) {
     assert_eq!(browser.json(&a, "/auth/me").await, json!(null));
 }
 
+/// Signs in as "ada" on `server` from a browser that says it is `agent`.
+async fn signed_in(server: &Server, agent: &str) -> Browser {
+    let mut browser = Browser::new();
+    let r = browser
+        .send_with(server, "POST", "/auth/login/ada", &[("user-agent", agent)])
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    browser
+}
+
+/// `GET /auth/devices`: the user agents listed, sorted, and the handle of
+/// each by user agent, with which one is current.
+async fn devices(browser: &mut Browser, server: &Server) -> Vec<(String, String, bool)> {
+    let list = browser.json(server, "/auth/devices").await;
+    let mut devices: Vec<_> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["user_agent"].as_str().unwrap().to_owned(),
+                d["handle"].as_str().unwrap().to_owned(),
+                d["current"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    devices.sort();
+    devices
+}
+
+/// The device list on two instances sharing the store: every sign-in is
+/// listed (with its user agent, the current one marked, handles that are
+/// not cookies), a revoke by handle signs that browser out on both
+/// instances, "all others" keeps only the current one, a regenerate keeps
+/// the device listed, a logout leaves the list, and "all" signs out this
+/// browser too. Writes racing a revoke do not bring the session back.
+async fn devices_are_listed_and_revoked_on_two_instances(store: &Store) {
+    let (a, b) = (store.server(), store.server());
+    if !store.server_side() {
+        let mut browser = signed_in(&a, "phone").await;
+        let r = browser.send(&a, "GET", "/auth/devices", None).await;
+        assert_eq!(r.status, StatusCode::NOT_IMPLEMENTED, "{}", store.name);
+        return;
+    }
+    let mut phone = signed_in(&a, "phone").await;
+    let mut laptop = signed_in(&b, "laptop").await;
+    let mut tablet = signed_in(&a, "tablet").await;
+    let mut anonymous = Browser::new();
+    let r = anonymous.send(&a, "GET", "/auth/devices", None).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+
+    let listed = devices(&mut laptop, &a).await;
+    let agents: Vec<_> = listed.iter().map(|d| (d.0.as_str(), d.2)).collect();
+    assert_eq!(
+        agents,
+        [("laptop", true), ("phone", false), ("tablet", false)],
+        "{}",
+        store.name
+    );
+    let body = laptop.send(&b, "GET", "/auth/devices", None).await.body;
+    for browser in [&phone, &laptop, &tablet] {
+        assert!(
+            !body.contains(browser.cookie().unwrap()),
+            "the device list shows no session cookie"
+        );
+    }
+    let handle = |agent: &str| listed.iter().find(|d| d.0 == agent).unwrap().1.clone();
+
+    // One device, by handle, from the other instance.
+    let phone_handle = handle("phone");
+    let path = format!("/auth/devices/{phone_handle}");
+    let r = laptop.send(&b, "DELETE", &path, None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", store.name);
+    for server in [&a, &b] {
+        assert_eq!(phone.json(server, "/auth/me").await, json!(null));
+    }
+    assert_eq!(
+        laptop.send(&a, "DELETE", &path, None).await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    // A regenerate keeps the tablet listed, under a new handle.
+    tablet.send(&b, "POST", "/regenerate", None).await;
+    assert_eq!(tablet.json(&a, "/auth/me").await, json!("ada"));
+    let listed = devices(&mut tablet, &b).await;
+    let agents: Vec<_> = listed.iter().map(|d| (d.0.as_str(), d.2)).collect();
+    assert_eq!(
+        agents,
+        [("laptop", false), ("tablet", true)],
+        "{}",
+        store.name
+    );
+
+    // A sign-out leaves the list.
+    let mut desktop = signed_in(&b, "desktop").await;
+    assert_eq!(devices(&mut laptop, &a).await.len(), 3);
+    desktop.send(&a, "POST", "/auth/logout", None).await;
+    assert_eq!(devices(&mut laptop, &a).await.len(), 2);
+
+    // A revoke racing twenty writes of the revoked session: once it has
+    // answered, nothing that session commits brings it back.
+    let mut busy = signed_in(&a, "busy").await;
+    let busy_handle = devices(&mut busy, &a)
+        .await
+        .into_iter()
+        .find(|d| d.2)
+        .unwrap()
+        .1;
+    let cookie = busy.cookie_header();
+    let client = awc::Client::builder()
+        .timeout(std::time::Duration::from_secs(60))
+        .finish();
+    let writes = (0..20).map(|i| {
+        client
+            .post(format!("{}/incr/n", [&a, &b][i % 2].base))
+            .insert_header((COOKIE, cookie.clone()))
+            .send()
+    });
+    let path = format!("/auth/devices/{busy_handle}");
+    let revoke = laptop.send(&b, "DELETE", &path, None);
+    let (writes, revoke) =
+        futures_util::future::join(futures_util::future::join_all(writes), revoke).await;
+    assert_eq!(revoke.status, StatusCode::NO_CONTENT);
+    for w in writes {
+        assert!(w.unwrap().status().is_success());
+    }
+    for server in [&a, &b] {
+        assert_eq!(
+            busy.json(server, "/auth/me").await,
+            json!(null),
+            "{}",
+            store.name
+        );
+        assert_eq!(busy.send(server, "GET", "/read", None).await.body, "0");
+    }
+
+    // All others: only the laptop is left.
+    let r = laptop
+        .send(&a, "DELETE", "/auth/devices/others", None)
+        .await;
+    assert_eq!(r.body, "1", "{}", store.name);
+    assert_eq!(tablet.json(&b, "/auth/me").await, json!(null));
+    assert_eq!(laptop.json(&b, "/auth/me").await, json!("ada"));
+    let listed = devices(&mut laptop, &b).await;
+    assert_eq!(listed.len(), 1);
+    assert!(listed[0].2);
+
+    // All: this browser too.
+    let r = laptop.send(&b, "DELETE", "/auth/devices", None).await;
+    assert_eq!(r.body, "1");
+    assert!(
+        laptop.cookie().is_none(),
+        "signing out everywhere removes the cookie"
+    );
+    let mut again = signed_in(&a, "again").await;
+    assert_eq!(devices(&mut again, &b).await.len(), 1);
+}
+
 /// Ten regenerates of one session at once, on two app instances (a
 /// double-submitted sign-in form): one moves the session, the others leave
 /// the cookie alone, so the browser ends with one live session that has the
@@ -610,6 +768,7 @@ http_suite! {
         typed_cart,
         parallel_regenerates_leave_one_session,
         login_and_logout_on_two_instances,
+        devices_are_listed_and_revoked_on_two_instances,
     ]
 }
 

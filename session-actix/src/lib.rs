@@ -20,8 +20,8 @@ pub use settings::SessionSettings;
 #[doc(inline)]
 pub use session_core::driver;
 pub use session_core::{
-    FlashMessage, FlashMessages, Level, Named, ReadonlySession, Session, SessionError, SessionName,
-    Status,
+    Device, DeviceInfo, Devices, FlashMessage, FlashMessages, Level, Named, ReadonlySession,
+    Session, SessionError, SessionName, Status,
 };
 
 /// The cookie's `SameSite` attribute, for

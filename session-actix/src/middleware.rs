@@ -17,6 +17,7 @@ use session_core::__private::{
     Source,
 };
 use session_core::driver::SessionDriver;
+use session_core::Devices;
 
 use crate::config::{Config, SessionMiddlewareBuilder};
 
@@ -74,6 +75,25 @@ impl SessionMiddleware {
         SessionMiddlewareBuilder::new(driver)
     }
 
+    /// The device list of this middleware's store, for code outside
+    /// requests (an admin page, a password-reset job); in a handler, take
+    /// [`Devices`] as an argument instead. Clone it freely.
+    ///
+    /// ```
+    /// # async fn job() -> Result<(), Box<dyn std::error::Error>> {
+    /// use session_actix::{MemoryDriver, SessionMiddleware};
+    ///
+    /// let sessions = SessionMiddleware::builder(MemoryDriver::new()).build()?;
+    /// let devices = sessions.devices();
+    /// // After a password reset: every session of user 42 is signed out.
+    /// devices.revoke_all(42).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn devices(&self) -> Devices {
+        self.config.devices()
+    }
+
     pub(crate) fn from_config(config: Config) -> Self {
         Self {
             config: Arc::new(config),
@@ -116,6 +136,14 @@ pub struct SessionService<S> {
 }
 
 impl Source for Config {
+    fn devices(&self) -> Devices {
+        Devices::new(
+            Arc::clone(&self.driver),
+            self.policy,
+            Arc::clone(&self.clock),
+        )
+    }
+
     fn name(&self) -> Option<&str> {
         self.name.as_deref()
     }

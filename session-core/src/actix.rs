@@ -27,6 +27,7 @@ use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use futures_util::future::LocalBoxFuture;
 
+use crate::devices::Devices;
 use crate::driver::SessionDriver;
 use crate::error::SessionError;
 use crate::lifecycle::{self, Rejected};
@@ -51,6 +52,8 @@ pub trait Source: Any {
     fn name(&self) -> Option<&str>;
     /// What loading the session needs, in one call.
     fn loading(&self) -> Loading<'_>;
+    /// The per-user session index over the middleware's store.
+    fn devices(&self) -> Devices;
 }
 
 /// What loading a session needs from the middleware.
@@ -391,6 +394,20 @@ impl FromRequest for Session {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move { Ok(load(req, None).await?.into_writable()) })
+    }
+}
+
+/// The device list of the default (unnamed) session middleware's store.
+impl FromRequest for Devices {
+    type Error = SessionError;
+    type Future = std::future::Ready<Result<Self, SessionError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let extensions = req.extensions();
+        std::future::ready(match find_slot(&extensions, None) {
+            Some(slot) => Ok(slot.source().devices()),
+            None => Err(SessionError::MissingMiddleware { name: None }),
+        })
     }
 }
 

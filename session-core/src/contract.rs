@@ -106,6 +106,14 @@ pub trait SessionDriver: Send + Sync + fmt::Debug + 'static {
         false
     }
 
+    /// Whether the driver keeps records in a store the engine can read by id
+    /// (`true`, the default) or sends them to the client (the cookie driver
+    /// answers `false`). The per-user session index
+    /// ([`Devices`](crate::Devices)) is kept only where records are.
+    fn keeps_records(&self) -> bool {
+        true
+    }
+
     /// Interprets a session cookie's value. The default parses it as a
     /// [`SessionId`]; no store call happens for a value that does not parse.
     fn read_cookie(&self, value: &str, _now: Timestamp) -> CookieRead {

@@ -93,6 +93,14 @@ pub enum SessionError {
     /// be made.
     #[error("the OS random source failed; no CSRF token can be made")]
     Random,
+    /// The device list ([`Devices`](crate::Devices)) was used with a
+    /// driver that keeps sessions in the browser (the cookie driver): the
+    /// server has no list of them to read or revoke from.
+    #[error("the {driver} driver keeps sessions in the browser, so there is no server-side list of a user's sessions to read or revoke; keep sessions in a server-side store (memory, file, Redis, SQL) to use the device list")]
+    NotIndexed {
+        /// The driver's name.
+        driver: &'static str,
+    },
     /// The session store failed while loading the session. The cause is
     /// logged when it happens; the client gets an opaque 500.
     #[error("the session store failed: {0}")]

@@ -29,6 +29,7 @@ mod change;
 mod cleanup;
 mod contract;
 mod csrf;
+mod devices;
 pub mod driver;
 mod drivers;
 mod error;
@@ -46,6 +47,7 @@ mod time;
 
 #[cfg(feature = "actix")]
 pub use actix::{Named, SessionName};
+pub use devices::{Device, DeviceInfo, Devices};
 pub use error::SessionError;
 pub use flash::{FlashMessage, FlashMessages, Level};
 pub use session::{ReadonlySession, Session, Status};

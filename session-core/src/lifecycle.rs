@@ -15,6 +15,7 @@
 //! The middleware calls these; handlers never do.
 
 use crate::change::{apply_all, Change, FlashChange};
+use crate::devices::IndexWork;
 use crate::driver::{CookieRead, SessionDriver, Update};
 use crate::error::DriverError;
 use crate::gate::{CommitGate, Turn};
@@ -22,6 +23,7 @@ use crate::id::SessionId;
 use crate::policy::ExpiryPolicy;
 use crate::record::Record;
 use crate::session::{ReadonlySession, State, Stored};
+use crate::signin::owner;
 use crate::telemetry::{self, timed, Op};
 use crate::time::Timestamp;
 
@@ -191,6 +193,22 @@ pub fn prepare_commit(session: &ReadonlySession, now: Timestamp) -> Option<Pendi
             }
         }
     }
+    // Only a sign-in, a sign-out or a regenerate touches the user's index.
+    let index = if state.destroy_stored || state.regenerate || state.sign_in.is_some() {
+        let before = state.stored.as_ref().and_then(|s| owner(&s.record.data));
+        let after = match state.destroy_stored && log.is_empty() {
+            true => None,
+            false => owner(state.data()),
+        };
+        let sign_in = state.sign_in.take();
+        (before.is_some() || after.is_some()).then_some(IndexWork {
+            before,
+            after,
+            sign_in,
+        })
+    } else {
+        None
+    };
     // The handler is done with the state: move, do not copy, the record.
     let step = match (state.stored.take(), state.unreadable.take()) {
         (Some(stored), _) if state.destroy_stored && log.is_empty() => Step::Destroy(stored.key),
@@ -216,6 +234,7 @@ pub fn prepare_commit(session: &ReadonlySession, now: Timestamp) -> Option<Pendi
         id: state.id.clone(),
         log,
         policy: state.policy,
+        index,
     };
     // The borrow ends here: the plan holds nothing of the state, so nothing
     // below holds it across an await.
@@ -323,6 +342,9 @@ struct Plan {
     id: SessionId,
     log: Vec<Change>,
     policy: ExpiryPolicy,
+    /// What to change in the user's session index, for a sign-in, a
+    /// sign-out or a regenerate of a signed-in session.
+    index: Option<IndexWork>,
 }
 
 impl Plan {
@@ -365,14 +387,22 @@ impl Plan {
                 let (id, record) = self.create(driver, record, now).await?;
                 Ok(set(driver, &id, &record)?)
             }
-            Step::Regenerate(stored) => self.regenerate(driver, &stored.key, now).await,
-            Step::Destroy(id) => {
-                timed(driver, Op::Destroy, driver.destroy(&id)).await?;
+            Step::Regenerate(stored) => match self.index.take() {
+                Some(index) if driver.keeps_records() => {
+                    self.regenerate_indexed(driver, &index, &stored.key, now)
+                        .await
+                }
+                _ => self.regenerate(driver, &stored.key, now).await,
+            },
+            Step::Destroy(key) => {
+                timed(driver, Op::Destroy, driver.destroy(&key)).await?;
+                self.leave_index(driver, &key, now).await;
                 Ok(CookieAction::Remove)
             }
             Step::Create { replaces } => {
                 if let Some(old) = &replaces {
                     timed(driver, Op::Destroy, driver.destroy(old)).await?;
+                    self.leave_index(driver, old, now).await;
                 }
                 let mut record = Record::new(now, self.policy.expires_at(now, now));
                 apply_all(&self.log, &mut record);
@@ -383,9 +413,86 @@ impl Plan {
                         None => CookieAction::Keep,
                     });
                 }
+                let index = self.index.take().filter(|i| i.after.is_some());
+                let Some(index) = index.filter(|_| driver.keeps_records()) else {
+                    let (id, record) = self.create(driver, record, now).await?;
+                    return set(driver, &id, &record);
+                };
+                let (policy, key) = (self.policy, self.id.store_id());
+                index.enter(driver, policy, now, &key, None).await?;
                 let (id, record) = self.create(driver, record, now).await?;
-                Ok(set(driver, &id, &record)?)
+                let key = id.store_id();
+                if index.confirm(driver, policy, now, &key, None).await? {
+                    return set(driver, &id, &record);
+                }
+                self.signed_out_meanwhile(driver, &index, &key, now).await
             }
+        }
+    }
+
+    /// A regenerate of a session that is or becomes signed in: the new
+    /// session is entered in the user's index first, the move runs, then the
+    /// index is checked and the old entry removed. A revoke of the old or
+    /// the new entry that ran meanwhile wins: the moved session is destroyed.
+    async fn regenerate_indexed(
+        &mut self,
+        driver: &dyn SessionDriver,
+        index: &IndexWork,
+        old: &SessionId,
+        now: Timestamp,
+    ) -> Result<CookieAction, DriverError> {
+        let policy = self.policy;
+        index
+            .enter(driver, policy, now, &self.id.store_id(), Some(old))
+            .await?;
+        let action = self.regenerate(driver, old, now).await?;
+        // The id the move used (it draws another if the first was taken).
+        let key = self.id.store_id();
+        if !matches!(action, CookieAction::Set { .. }) {
+            if let Some(user) = &index.after {
+                IndexWork::leave(driver, policy, now, user, &key).await;
+            }
+            return Ok(action);
+        }
+        if !index.confirm(driver, policy, now, &key, Some(old)).await? {
+            return self.signed_out_meanwhile(driver, index, &key, now).await;
+        }
+        if let Some(before) = index
+            .before
+            .as_ref()
+            .filter(|b| index.after.as_ref() != Some(*b))
+        {
+            IndexWork::leave(driver, policy, now, before, old).await;
+        }
+        Ok(action)
+    }
+
+    /// The session just stored under `key` was signed out by a revoke while
+    /// this request moved it: it goes, and so does the cookie.
+    async fn signed_out_meanwhile(
+        &self,
+        driver: &dyn SessionDriver,
+        index: &IndexWork,
+        key: &SessionId,
+        now: Timestamp,
+    ) -> Result<CookieAction, DriverError> {
+        tracing::warn!(
+            driver = driver.name(),
+            "the session was signed out from another device while this request signed in or regenerated it; it stays signed out"
+        );
+        timed(driver, Op::Destroy, driver.destroy(key)).await?;
+        if let Some(user) = &index.after {
+            IndexWork::leave(driver, self.policy, now, user, key).await;
+        }
+        Ok(CookieAction::Remove)
+    }
+
+    /// Removes the session that was stored under `key`, now destroyed, from
+    /// the index of the user it was signed in as.
+    async fn leave_index(&self, driver: &dyn SessionDriver, key: &SessionId, now: Timestamp) {
+        let user = self.index.as_ref().and_then(|i| i.before.as_ref());
+        if let Some(user) = user.filter(|_| driver.keeps_records()) {
+            IndexWork::leave(driver, self.policy, now, user, key).await;
         }
     }
 
@@ -406,7 +513,7 @@ impl Plan {
     /// trips (load, create, update, destroy), one more than an unconditional
     /// move.
     async fn regenerate(
-        &self,
+        &mut self,
         driver: &dyn SessionDriver,
         old: &SessionId,
         now: Timestamp,
@@ -473,18 +580,19 @@ impl Plan {
 
     /// Stores `record` under this request's new id, drawing another id in the
     /// (astronomically unlikely) case that one is taken.
+    /// The id used becomes the plan's.
     async fn create(
-        &self,
+        &mut self,
         driver: &dyn SessionDriver,
         mut record: Record,
         now: Timestamp,
     ) -> Result<(SessionId, Record), DriverError> {
         self.stamp(&mut record, 1, now);
-        let mut id = self.id.clone();
         for _ in 0..3 {
+            let id = self.id.clone();
             match timed(driver, Op::Create, driver.create(&id.store_id(), &record)).await {
                 Ok(()) => return Ok((id, record)),
-                Err(DriverError::AlreadyExists) => id = SessionId::generate(),
+                Err(DriverError::AlreadyExists) => self.id = SessionId::generate(),
                 Err(e) => return Err(e),
             }
         }

@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 
 use crate::change::Change;
 use crate::csrf::CSRF_KEY;
+use crate::devices::DeviceInfo;
 use crate::error::SessionError;
 use crate::id::SessionId;
 use crate::policy::ExpiryPolicy;
@@ -78,6 +79,8 @@ pub(crate) struct State {
     pub(crate) flash_now: Map<String, Value>,
     /// `clear_flash` was called: incoming messages are consumed and hidden.
     pub(crate) flash_cleared: bool,
+    /// `Session::login` ran, recording this about the device.
+    pub(crate) sign_in: Option<DeviceInfo>,
     pub(crate) policy: ExpiryPolicy,
 }
 
@@ -101,6 +104,7 @@ impl State {
             flash_out: Map::new(),
             flash_now: Map::new(),
             flash_cleared: false,
+            sign_in: None,
             policy,
         }
     }

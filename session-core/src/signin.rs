@@ -14,6 +14,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::change::Change;
+use crate::devices::DeviceInfo;
 use crate::error::SessionError;
 use crate::session::{to_json, ReadonlySession, Session};
 
@@ -45,14 +46,30 @@ impl Session {
     /// # Ok::<(), session_actix::SessionError>(())
     /// ```
     pub fn login<U: Serialize>(&self, user: U) -> Result<(), SessionError> {
-        let user = match to_json(USER_KEY.to_owned(), user)?.1 {
-            Value::String(s) if !s.is_empty() => s,
-            Value::Number(n) => n.to_string(),
-            _ => return Err(SessionError::InvalidUserId),
-        };
+        self.login_with(user, DeviceInfo::new())
+    }
+
+    /// [`login`](Self::login), recording details of the device in the
+    /// user's device list ([`Devices`](crate::Devices)): its user agent, a
+    /// coarse address, as the app chooses. They are personal data; see
+    /// [`DeviceInfo`].
+    ///
+    /// ```
+    /// # use session_actix::{DeviceInfo, Session};
+    /// # let session = Session::detached();
+    /// session.login_with("ada", DeviceInfo::new().user_agent("Firefox on Linux"))?;
+    /// # Ok::<(), session_actix::SessionError>(())
+    /// ```
+    pub fn login_with<U: Serialize>(
+        &self,
+        user: U,
+        device: DeviceInfo,
+    ) -> Result<(), SessionError> {
+        let user = user_key(user)?;
         self.regenerate()?;
-        self.write()
-            .changed(Change::Put(USER_KEY.to_owned(), Value::String(user)));
+        let mut state = self.write();
+        state.changed(Change::Put(USER_KEY.to_owned(), Value::String(user)));
+        state.sign_in = Some(device);
         Ok(())
     }
 
@@ -64,14 +81,29 @@ impl Session {
     }
 }
 
+/// `user` as a session owner: a non-empty string, or a number as its
+/// decimal text.
+pub(crate) fn user_key<U: Serialize>(user: U) -> Result<String, SessionError> {
+    match to_json(USER_KEY.to_owned(), user)?.1 {
+        Value::String(s) if !s.is_empty() => Ok(s),
+        Value::Number(n) => Ok(n.to_string()),
+        _ => Err(SessionError::InvalidUserId),
+    }
+}
+
+/// The owner recorded in session data.
+pub(crate) fn owner(data: &serde_json::Map<String, Value>) -> Option<String> {
+    match data.get(USER_KEY) {
+        Some(Value::String(user)) => Some(user.clone()),
+        _ => None,
+    }
+}
+
 impl ReadonlySession {
     /// The owner recorded by [`Session::login`], or `None` for an anonymous
     /// session.
     pub fn user_id(&self) -> Option<String> {
-        match self.state.borrow().data().get(USER_KEY) {
-            Some(Value::String(user)) => Some(user.clone()),
-            _ => None,
-        }
+        owner(self.state.borrow().data())
     }
 }
 

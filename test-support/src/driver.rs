@@ -316,6 +316,9 @@ impl<D: SessionDriver + ?Sized> SessionDriver for Forward<D> {
     fn bound_cookie_name(&self) -> Option<&str> {
         self.inner.bound_cookie_name()
     }
+    fn keeps_records(&self) -> bool {
+        self.inner.keeps_records()
+    }
     fn read_cookie(&self, value: &str, now: Timestamp) -> CookieRead {
         self.inner.read_cookie(value, now)
     }

@@ -114,6 +114,18 @@ impl Browser {
         self.request(server, method, path, body, &[]).await
     }
 
+    /// Sends `method path` with no body and extra request headers (such as
+    /// `User-Agent`).
+    pub async fn send_with(
+        &mut self,
+        server: &Server,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        self.request(server, method, path, None, headers).await
+    }
+
     /// Posts an url-encoded form, as a browser submits one, with extra
     /// request headers (such as `Origin`).
     pub async fn post_form(

@@ -207,6 +207,11 @@ impl SessionDriver for CookieDriver {
         Some(self.cookie_name())
     }
 
+    /// The records are in the browsers' cookies: nothing to index.
+    fn keeps_records(&self) -> bool {
+        false
+    }
+
     fn read_cookie(&self, value: &str, now: Timestamp) -> CookieRead {
         let opened = match seal::open(&self.keys, &self.cookie_name, value) {
             Ok(opened) => opened,

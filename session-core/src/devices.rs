@@ -1,0 +1,595 @@
+//! The per-user session index: which sessions a user is signed in with,
+//! and revoking them.
+//!
+//! # Data model
+//!
+//! A user's index is one ordinary record, kept by the session driver itself
+//! (so it works on every server-side driver, custom ones too, with no schema
+//! of its own), under an id derived from the user id by a SHA-256 with its
+//! own prefix. Its data maps each session's *handle* to an entry: the
+//! session's store id (the SHA-256 the driver files the session under, see
+//! [`SessionId::store_id`], never the cookie's id), when the user signed in,
+//! and the device details the app chose to record ([`DeviceInfo`]). A handle
+//! is a further hash of the store id, so neither it nor anything in the
+//! index can be turned back into a session cookie. The record changes only
+//! by compare-and-set, like a session.
+//!
+//! Requests that neither sign in nor out never touch it: a sign-in, a
+//! sign-out and a regenerate of a signed-in session update it at commit; a
+//! device list reads it and each listed session (last seen is the session's
+//! `last_active`, which moves at the refresh granularity); a revoke removes
+//! the entry first, then destroys the session, so a commit still in flight
+//! for it finds it gone (the same no-resurrection rule as a logout). A
+//! sign-in or regenerate enters its new session before storing it and checks
+//! the entry is still there after: a revoke that ran meanwhile wins.
+//!
+//! With an absolute timeout the index outlives every session in it and
+//! expires with the last; without one it lives ten years from its last
+//! change. Entries of sessions that expired leave on the next device list
+//! (or sign-in) of that user.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::driver::{SessionDriver, Update};
+use crate::error::{DriverError, SessionError};
+use crate::id::SessionId;
+use crate::lifecycle::MAX_COMMIT_ATTEMPTS;
+use crate::policy::ExpiryPolicy;
+use crate::record::Record;
+use crate::session::ReadonlySession;
+use crate::signin::user_key;
+use crate::telemetry::{timed, Op};
+use crate::time::{Clock, Timestamp};
+
+/// A user keeps at most this many signed-in sessions; a sign-in past it
+/// signs out the one that signed in longest ago.
+pub(crate) const MAX_DEVICES: usize = 100;
+
+/// The longest user agent or address kept, in bytes; longer ones are cut.
+const MAX_DETAIL: usize = 256;
+
+/// How long an entry whose session is not (yet) stored is left alone: a
+/// sign-in enters its session in the index one round trip before it stores
+/// it, and a device list must not drop it in between.
+const SETTLING: Duration = Duration::from_secs(60);
+
+/// How long an index lives after its last change when sessions have no
+/// absolute timeout.
+const UNBOUNDED_LIFETIME: Duration = Duration::from_secs(10 * 365 * 24 * 60 * 60);
+
+/// What an app chooses to record about a device when a user signs in, for
+/// its device list ([`Session::login_with`](crate::Session::login_with)).
+///
+/// Both are personal data: record them only if the device list needs them,
+/// say so in your privacy notice, and prefer a coarse address (a network,
+/// not the host). Each is cut to 256 bytes.
+///
+/// ```
+/// use session_actix::DeviceInfo;
+///
+/// let device = DeviceInfo::new()
+///     .user_agent("Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0")
+///     .ip("192.0.2.0/24");
+/// # let _ = device;
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DeviceInfo {
+    user_agent: Option<String>,
+    ip: Option<String>,
+}
+
+impl DeviceInfo {
+    /// Nothing recorded.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records the browser's `User-Agent`.
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = Some(cut(user_agent.into()));
+        self
+    }
+
+    /// Records an address, ideally a coarse one.
+    pub fn ip(mut self, ip: impl Into<String>) -> Self {
+        self.ip = Some(cut(ip.into()));
+        self
+    }
+}
+
+fn cut(mut text: String) -> String {
+    if text.len() > MAX_DETAIL {
+        let mut end = MAX_DETAIL;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+    text
+}
+
+/// One session a user is signed in with, from [`Devices::list`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Device {
+    /// Names this session for [`Devices::revoke`]. Not a credential: it
+    /// cannot be turned into the session's cookie. Compare it with
+    /// [`ReadonlySession::device_handle`] to mark the current session.
+    pub handle: String,
+    /// When the user signed in with it.
+    pub signed_in_at: SystemTime,
+    /// When a request last used it, to the refresh granularity of the
+    /// expiry policy (a request does not write just to move this).
+    pub last_seen: SystemTime,
+    /// The user agent recorded at sign-in, if the app recorded one.
+    pub user_agent: Option<String>,
+    /// The address recorded at sign-in, if the app recorded one.
+    pub ip: Option<String>,
+}
+
+/// The sessions each user is signed in with: list them, sign one out, all
+/// but the current one, or all of them (after a password change). Works on
+/// every server-side driver and on every app instance that shares the
+/// store: a revoked session reads as anonymous on its next request.
+///
+/// Take it in a handler like the session (the default middleware's store),
+/// or get it from [`SessionMiddleware::devices`] for work outside requests
+/// (an admin page, a password-reset job). The cookie driver keeps sessions
+/// in browsers, so every method answers [`SessionError::NotIndexed`] there.
+/// A user keeps at most 100 signed-in sessions: a sign-in past that signs
+/// out the one that signed in longest ago.
+/// Errors of the store are [`SessionError::Store`], an opaque 500 in a
+/// handler.
+///
+/// [`SessionMiddleware::devices`]: https://docs.rs/session-actix/latest/session_actix/struct.SessionMiddleware.html#method.devices
+///
+/// ```no_run
+/// use actix_web::{web, HttpResponse};
+/// use session_actix::{Devices, ReadonlySession, SessionError};
+///
+/// async fn devices(session: ReadonlySession, devices: Devices) -> Result<HttpResponse, SessionError> {
+///     let Some(user) = session.user_id() else {
+///         return Ok(HttpResponse::Unauthorized().finish());
+///     };
+///     let current = session.device_handle();
+///     let list: Vec<String> = devices
+///         .list(&user)
+///         .await?
+///         .into_iter()
+///         .map(|d| {
+///             let here = Some(&d.handle) == current.as_ref();
+///             format!("{} {}", d.user_agent.unwrap_or_default(), if here { "(this one)" } else { "" })
+///         })
+///         .collect();
+///     Ok(HttpResponse::Ok().json(list))
+/// }
+///
+/// async fn sign_out_elsewhere(session: ReadonlySession, devices: Devices) -> Result<HttpResponse, SessionError> {
+///     let signed_out = devices.revoke_others(&session).await?;
+///     Ok(HttpResponse::Ok().json(signed_out))
+/// }
+/// # let _ = web::get().to(devices);
+/// # let _ = web::post().to(sign_out_elsewhere);
+/// ```
+#[derive(Clone)]
+pub struct Devices {
+    driver: Arc<dyn SessionDriver>,
+    policy: ExpiryPolicy,
+    clock: Arc<dyn Clock>,
+}
+
+impl fmt::Debug for Devices {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Devices")
+            .field("driver", &self.driver.name())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Devices {
+    /// The index over `driver`, for the middleware. Not public API.
+    #[doc(hidden)]
+    pub fn new(
+        driver: Arc<dyn SessionDriver>,
+        policy: ExpiryPolicy,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            driver,
+            policy,
+            clock,
+        }
+    }
+
+    fn driver(&self) -> Result<&dyn SessionDriver, SessionError> {
+        if self.driver.keeps_records() {
+            Ok(&*self.driver)
+        } else {
+            Err(SessionError::NotIndexed {
+                driver: self.driver.name(),
+            })
+        }
+    }
+
+    /// The live sessions `user` is signed in with (a string or a number, as
+    /// given to [`Session::login`](crate::Session::login)), most recently
+    /// seen first. One read of the index and one per session in it.
+    pub async fn list<U: Serialize>(&self, user: U) -> Result<Vec<Device>, SessionError> {
+        let driver = self.driver()?;
+        let user = user_key(user)?;
+        let now = self.clock.now();
+        let Some(index) = load_index(driver, &user, now).await? else {
+            return Ok(Vec::new());
+        };
+        let mut devices = Vec::new();
+        let mut dead = Vec::new();
+        for (handle, entry) in entries(&index.data) {
+            let Some((key, entry)) = entry.and_then(|e| Some((e.key()?, e))) else {
+                dead.push(handle.to_owned());
+                continue;
+            };
+            let record = match timed(driver, Op::Load, driver.load(&key, now)).await {
+                Ok(record) => record.filter(|r| self.policy.is_live(r, now)),
+                // Reads as a fresh session: not signed in any more.
+                Err(DriverError::Corrupt(_)) => None,
+                Err(e) => return Err(e.into()),
+            };
+            match record {
+                Some(record) => devices.push(Device {
+                    handle: handle.to_owned(),
+                    signed_in_at: system_time(entry.c),
+                    last_seen: system_time(record.last_active),
+                    user_agent: entry.ua,
+                    ip: entry.ip,
+                }),
+                None if now.since(entry.t) >= SETTLING => dead.push(handle.to_owned()),
+                None => {}
+            }
+        }
+        if !dead.is_empty() {
+            let pruned = edit(driver, self.policy, now, &user, |map| {
+                let before = map.len();
+                map.retain(|handle, _| !dead.contains(handle));
+                (map.len() != before, ())
+            })
+            .await;
+            if let Err(e) = pruned {
+                tracing::warn!(driver = driver.name(), error = %e, "could not drop expired sessions from a user's session index; the next list tries again");
+            }
+        }
+        devices.sort_by_key(|d| std::cmp::Reverse(d.last_seen));
+        Ok(devices)
+    }
+
+    /// Signs `user` out of the session named by `handle`: it reads as
+    /// anonymous on its next request. `false` if `user` has no such session.
+    pub async fn revoke<U: Serialize>(&self, user: U, handle: &str) -> Result<bool, SessionError> {
+        let revoked = self.revoke_where(user_key(user)?, |h| h == handle).await?;
+        Ok(revoked > 0)
+    }
+
+    /// Signs `session`'s user out of every other session, keeping this one.
+    /// Answers how many were signed out; 0 for an anonymous session.
+    pub async fn revoke_others(&self, session: &ReadonlySession) -> Result<usize, SessionError> {
+        self.driver()?;
+        let (Some(user), Some(current)) = (session.user_id(), session.device_handle()) else {
+            return Ok(0);
+        };
+        self.revoke_where(user, |h| h != current).await
+    }
+
+    /// Signs `user` out of every session (for example after a password
+    /// change). Answers how many were signed out.
+    pub async fn revoke_all<U: Serialize>(&self, user: U) -> Result<usize, SessionError> {
+        self.revoke_where(user_key(user)?, |_| true).await
+    }
+
+    /// Removes the entries whose handle `revoke` picks, then destroys their
+    /// sessions.
+    async fn revoke_where(
+        &self,
+        user: String,
+        revoke: impl Fn(&str) -> bool,
+    ) -> Result<usize, SessionError> {
+        let driver = self.driver()?;
+        let now = self.clock.now();
+        let taken = edit(driver, self.policy, now, &user, |map| {
+            let mut taken = Vec::new();
+            map.retain(|handle, entry| {
+                if !revoke(handle) {
+                    return true;
+                }
+                taken.push(entry.clone());
+                false
+            });
+            (!taken.is_empty(), taken)
+        })
+        .await?;
+        for entry in &taken {
+            if let Some(key) = Entry::from_value(entry).and_then(|e| e.key()) {
+                timed(driver, Op::Destroy, driver.destroy(&key)).await?;
+            }
+        }
+        Ok(taken.len())
+    }
+}
+
+impl ReadonlySession {
+    /// The handle this session is listed under in its user's device list
+    /// ([`Devices::list`]), or `None` for an anonymous session.
+    pub fn device_handle(&self) -> Option<String> {
+        self.user_id()?;
+        Some(handle_of(&self.state.borrow().id.store_id()))
+    }
+}
+
+/// The handle of the session stored under `key`: 22 characters (132 bits)
+/// of a further SHA-256.
+fn handle_of(key: &SessionId) -> String {
+    let hashed = SessionId::derived(b"session-core/handle\0", key.as_str().as_bytes());
+    hashed.as_str()[..22].to_owned()
+}
+
+fn index_id(user: &str) -> SessionId {
+    SessionId::derived(b"session-core/user-index\0", user.as_bytes())
+}
+
+fn system_time(t: Timestamp) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(t.as_secs())
+}
+
+/// One session in an index, stored as a JSON object under its handle.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Entry {
+    /// The session's store id.
+    s: String,
+    /// When the user signed in with it.
+    c: Timestamp,
+    /// When the entry was written (a sign-in or a regenerate).
+    t: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ua: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ip: Option<String>,
+}
+
+impl Entry {
+    fn from_value(value: &Value) -> Option<Self> {
+        Entry::deserialize(value).ok()
+    }
+
+    fn key(&self) -> Option<SessionId> {
+        SessionId::parse(&self.s).ok()
+    }
+
+    fn is_for(value: &Value, key: &SessionId) -> bool {
+        value.get("s").and_then(Value::as_str) == Some(key.as_str())
+    }
+}
+
+/// The index's entries by handle; `None` for one that does not decode.
+fn entries(data: &Map<String, Value>) -> impl Iterator<Item = (&str, Option<Entry>)> {
+    data.iter()
+        .map(|(handle, value)| (handle.as_str(), Entry::from_value(value)))
+}
+
+async fn load_index(
+    driver: &dyn SessionDriver,
+    user: &str,
+    now: Timestamp,
+) -> Result<Option<Record>, DriverError> {
+    match timed(driver, Op::Load, driver.load(&index_id(user), now)).await {
+        Err(DriverError::Corrupt(_)) => {
+            tracing::warn!(
+                driver = driver.name(),
+                "a user's session index does not decode; treating it as empty (its sessions expire as usual)"
+            );
+            Ok(None)
+        }
+        other => other,
+    }
+}
+
+/// When an index written at `now` may expire: after every session it can
+/// name.
+fn index_expiry(policy: ExpiryPolicy, now: Timestamp) -> Timestamp {
+    now.plus(policy.absolute.unwrap_or(UNBOUNDED_LIFETIME))
+        .plus(SETTLING)
+}
+
+/// Changes `user`'s index with `change` under a version check, again on the
+/// latest one whenever a parallel change got there first. `change` answers
+/// whether it changed anything, and a result; an index left empty is
+/// retired.
+async fn edit<R>(
+    driver: &dyn SessionDriver,
+    policy: ExpiryPolicy,
+    now: Timestamp,
+    user: &str,
+    mut change: impl FnMut(&mut Map<String, Value>) -> (bool, R),
+) -> Result<R, DriverError> {
+    let id = index_id(user);
+    for _ in 0..MAX_COMMIT_ATTEMPTS {
+        match load_index(driver, user, now).await? {
+            Some(mut index) => {
+                let expected = index.version;
+                let (changed, result) = change(&mut index.data);
+                if !changed {
+                    return Ok(result);
+                }
+                if index.data.is_empty() {
+                    index = Record::retired(expected, now);
+                } else {
+                    index.version = expected.wrapping_add(1);
+                    index.last_active = now;
+                    index.expires_at = index.expires_at.max(index_expiry(policy, now));
+                }
+                let update = driver.update(&id, &index, expected);
+                match timed(driver, Op::Update, update).await? {
+                    Update::Updated => return Ok(result),
+                    Update::Conflict(_) | Update::Gone => {}
+                }
+            }
+            None => {
+                let mut index = Record::new(now, index_expiry(policy, now));
+                let (changed, result) = change(&mut index.data);
+                if !changed || index.data.is_empty() {
+                    return Ok(result);
+                }
+                index.version = 1;
+                match timed(driver, Op::Create, driver.create(&id, &index)).await {
+                    Ok(()) => return Ok(result),
+                    Err(DriverError::AlreadyExists) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+    }
+    Err(DriverError::Contention(MAX_COMMIT_ATTEMPTS))
+}
+
+/// What a commit that signs in, signs out or regenerates does to the index;
+/// built by `prepare_commit`, run around the step by the commit.
+#[derive(Debug, Default)]
+pub(crate) struct IndexWork {
+    /// The user the loaded session was signed in as.
+    pub(crate) before: Option<String>,
+    /// The user the session is signed in as when the request ends.
+    pub(crate) after: Option<String>,
+    /// `Session::login` ran, with what it recorded.
+    pub(crate) sign_in: Option<DeviceInfo>,
+}
+
+impl IndexWork {
+    /// Enters the session about to be stored under `key` in the index of
+    /// the user it is signed in as, before it is stored. A regenerate
+    /// (`from`: the old store id) carries the old entry's details over.
+    pub(crate) async fn enter(
+        &self,
+        driver: &dyn SessionDriver,
+        policy: ExpiryPolicy,
+        now: Timestamp,
+        key: &SessionId,
+        from: Option<&SessionId>,
+    ) -> Result<(), DriverError> {
+        let Some(user) = &self.after else {
+            return Ok(());
+        };
+        let from = from.filter(|_| self.before == self.after && self.sign_in.is_none());
+        let evicted = edit(driver, policy, now, user, |map| {
+            let inherited = from
+                .and_then(|old| map.get(&handle_of(old)))
+                .and_then(Entry::from_value);
+            let entry = match (&self.sign_in, inherited) {
+                (None, Some(old)) => Entry {
+                    s: key.as_str().to_owned(),
+                    t: now,
+                    ..old
+                },
+                (info, _) => {
+                    let info = info.clone().unwrap_or_default();
+                    Entry {
+                        s: key.as_str().to_owned(),
+                        c: now,
+                        t: now,
+                        ua: info.user_agent,
+                        ip: info.ip,
+                    }
+                }
+            };
+            let value = serde_json::to_value(&entry).unwrap_or(Value::Null);
+            map.insert(handle_of(key), value);
+            let mut evicted = Vec::new();
+            while map.len() > MAX_DEVICES {
+                let new = handle_of(key);
+                let oldest = entries(map)
+                    .filter(|(handle, _)| *handle != new)
+                    .min_by_key(|(_, e)| e.as_ref().map(|e| e.t))
+                    .map(|(handle, e)| (handle.to_owned(), e));
+                let Some((handle, entry)) = oldest else { break };
+                map.remove(&handle);
+                evicted.extend(entry.and_then(|e| e.key()));
+            }
+            (true, evicted)
+        })
+        .await?;
+        for key in evicted {
+            tracing::warn!(
+                driver = driver.name(),
+                limit = MAX_DEVICES,
+                "a user signed in with more sessions than the limit; signing out the oldest"
+            );
+            timed(driver, Op::Destroy, driver.destroy(&key)).await?;
+        }
+        Ok(())
+    }
+
+    /// After the session was stored under `key`: whether its entry is still
+    /// in the index (a revoke may have run meanwhile) and, for a regenerate
+    /// of a signed-in session, whether the old one's still was (`old`); the
+    /// old entry goes. `false`: the session was signed out while it moved,
+    /// and the caller destroys it.
+    pub(crate) async fn confirm(
+        &self,
+        driver: &dyn SessionDriver,
+        policy: ExpiryPolicy,
+        now: Timestamp,
+        key: &SessionId,
+        old: Option<&SessionId>,
+    ) -> Result<bool, DriverError> {
+        let Some(user) = &self.after else {
+            return Ok(true);
+        };
+        // A plain regenerate must find the old session still signed in; a
+        // sign-in is a new authentication and needs no such proof.
+        let same_user = self.before == self.after;
+        let required = old.filter(|_| same_user && self.sign_in.is_none());
+        let old = old.filter(|_| same_user);
+        edit(driver, policy, now, user, |map| {
+            let present = map
+                .get(&handle_of(key))
+                .is_some_and(|v| Entry::is_for(v, key));
+            if !present {
+                return (false, false);
+            }
+            let Some(old) = old else {
+                return (false, true);
+            };
+            match map.remove(&handle_of(old)) {
+                Some(_) => (true, true),
+                None => (false, required.is_none()),
+            }
+        })
+        .await
+    }
+
+    /// Removes the entry of the session that was stored under `key` from
+    /// `user`'s index, if it is there. A failure is logged, not returned:
+    /// the session is gone either way, and the next device list drops the
+    /// entry.
+    pub(crate) async fn leave(
+        driver: &dyn SessionDriver,
+        policy: ExpiryPolicy,
+        now: Timestamp,
+        user: &str,
+        key: &SessionId,
+    ) {
+        let removed = edit(driver, policy, now, user, |map| {
+            let handle = handle_of(key);
+            let ours = map.get(&handle).is_some_and(|v| Entry::is_for(v, key));
+            if ours {
+                map.remove(&handle);
+            }
+            (ours, ())
+        })
+        .await;
+        if let Err(e) = removed {
+            tracing::warn!(driver = driver.name(), error = %e, "could not remove an ended session from its user's session index; the next device list drops it");
+        }
+    }
+}
