@@ -77,6 +77,7 @@ use std::time::Duration;
 use futures_util::future::{join_all, LocalBoxFuture};
 use serde_json::{json, Map, Value};
 
+use crate::devices::Index;
 use crate::driver::{CookieRead, SessionDriver, Update};
 use crate::error::DriverError;
 use crate::gate::CommitGate;
@@ -191,8 +192,104 @@ checks! {
         "`destroy` answers with the cookie's removal and leaves nothing stored under the id, and data written after it starts a new session",
     parallel_regenerates_have_one_winner (ServerSide) =>
         "of parallel regenerates of one session exactly one moves it to a new id, carrying a save committed meanwhile; the others and a later save leave the cookie alone, and the old id stays dead (`update` of an expired record answers `Update::Gone`)",
+    signed_in_sessions_are_indexed (ServerSide) =>
+        "the sessions a user signs in with are listed in the user's index (kept through this driver's own `load`, `create`, `update` and `destroy`), a revoked one reads as anonymous, a regenerated one stays listed and a logout leaves the list",
     large_record_round_trips (ServerSide) =>
         "a record holding 1 MiB of data is stored and loaded back unchanged",
+}
+
+/// The per-user session index ([`Devices`](crate::Devices)) on this driver,
+/// through the engine: two sign-ins listed, one revoked by its handle, one
+/// regenerated and then signed out.
+pub async fn signed_in_sessions_are_indexed(driver: &dyn SessionDriver) {
+    let cx = Ctx::new("signed_in_sessions_are_indexed", driver);
+    let now = now();
+    // A user of its own, so that a store shared with other runs does not
+    // mix in their sessions.
+    let user = format!("conformance {}", SessionId::generate());
+    let index = Index {
+        driver,
+        policy: policy(),
+        now,
+    };
+    let list = || async {
+        let listed = index.list(&user).await.map_err(session_err);
+        let mut handles: Vec<String> = cx
+            .ok("Devices::list", listed)
+            .into_iter()
+            .map(|d| d.handle)
+            .collect();
+        handles.sort();
+        handles
+    };
+    let mut cookies = Vec::new();
+    for _ in 0..2 {
+        let session = load_fresh(&cx, now).await;
+        cx.ok(
+            "Session::login",
+            session.writable().login(&user).map_err(session_err),
+        );
+        match commit(&cx, &session, now).await {
+            CookieAction::Set { value, .. } => cookies.push(value),
+            other => cx.fail(format_args!(
+                "a sign-in answered {other:?} instead of a cookie"
+            )),
+        }
+    }
+    let mut handles = Vec::new();
+    for cookie in &cookies {
+        let session = load_session(&cx, cookie, now).await;
+        handles.extend(session.device_handle());
+    }
+    handles.sort();
+    cx.ensure(
+        list().await == handles && handles.len() == 2,
+        "two sign-ins of one user are not both listed under their sessions' handles",
+    );
+
+    let revoked = index.revoke_where(&user, |h| h == handles[0]).await;
+    cx.ensure(
+        cx.ok("Devices::revoke", revoked.map_err(session_err)) == 1,
+        "a revoke by handle did not find the session",
+    );
+    let mut kept = None;
+    for cookie in &cookies {
+        let result = lifecycle::load(driver, Some(cookie), policy(), now).await;
+        let session = cx.ok("lifecycle::load", result).0;
+        match session.device_handle() {
+            Some(h) if h == handles[0] => cx.fail("a revoked session still reads as signed in"),
+            Some(_) => kept = Some(session),
+            None => {}
+        }
+    }
+    let Some(kept) = kept else {
+        cx.fail("revoking one session signed the other out too");
+    };
+
+    cx.ok(
+        "Session::regenerate",
+        kept.writable().regenerate().map_err(session_err),
+    );
+    let moved = match commit(&cx, &kept, now).await {
+        CookieAction::Set { value, .. } => value,
+        other => cx.fail(format_args!(
+            "a regenerate answered {other:?} instead of a cookie"
+        )),
+    };
+    let moved = load_session(&cx, &moved, now).await;
+    cx.ensure(
+        list().await == Vec::from_iter(moved.device_handle()),
+        "a regenerated session is not listed under its new handle (or the old one stayed)",
+    );
+    cx.ok(
+        "Session::logout",
+        moved.writable().logout().map_err(session_err),
+    );
+    commit(&cx, &moved, now).await;
+    cx.ensure(
+        list().await.is_empty(),
+        "a logout left the session in the user's index",
+    );
 }
 
 /// Runs every check in [`CHECKS`], each on a fresh driver from `factory`.
@@ -1480,6 +1577,7 @@ mod tests {
             ("destroy_removes_the_cookie", Bug::DestroyKeeps),
             ("large_record_round_trips", Bug::TruncatesLargeRecords),
             ("parallel_regenerates_have_one_winner", Bug::UpdateRecreates),
+            ("signed_in_sessions_are_indexed", Bug::DestroyKeeps),
         ];
         // Each check is shown to fail here.
         for check in CHECKS {

@@ -206,24 +206,69 @@ impl Devices {
         }
     }
 
-    fn driver(&self) -> Result<&dyn SessionDriver, SessionError> {
-        if self.driver.keeps_records() {
-            Ok(&*self.driver)
-        } else {
-            Err(SessionError::NotIndexed {
+    /// The index over the store as of now, or [`SessionError::NotIndexed`].
+    fn index(&self) -> Result<Index<'_>, SessionError> {
+        if !self.driver.keeps_records() {
+            return Err(SessionError::NotIndexed {
                 driver: self.driver.name(),
-            })
+            });
         }
+        Ok(Index {
+            driver: &*self.driver,
+            policy: self.policy,
+            now: self.clock.now(),
+        })
     }
 
     /// The live sessions `user` is signed in with (a string or a number, as
     /// given to [`Session::login`](crate::Session::login)), most recently
     /// seen first. One read of the index and one per session in it.
     pub async fn list<U: Serialize>(&self, user: U) -> Result<Vec<Device>, SessionError> {
-        let driver = self.driver()?;
-        let user = user_key(user)?;
-        let now = self.clock.now();
-        let Some(index) = load_index(driver, &user, now).await? else {
+        let index = self.index()?;
+        index.list(&user_key(user)?).await
+    }
+
+    /// Signs `user` out of the session named by `handle`: it reads as
+    /// anonymous on its next request. `false` if `user` has no such session.
+    pub async fn revoke<U: Serialize>(&self, user: U, handle: &str) -> Result<bool, SessionError> {
+        let index = self.index()?;
+        let revoked = index
+            .revoke_where(&user_key(user)?, |h| h == handle)
+            .await?;
+        Ok(revoked > 0)
+    }
+
+    /// Signs `session`'s user out of every other session, keeping this one.
+    /// Answers how many were signed out; 0 for an anonymous session.
+    pub async fn revoke_others(&self, session: &ReadonlySession) -> Result<usize, SessionError> {
+        let index = self.index()?;
+        let (Some(user), Some(current)) = (session.user_id(), session.device_handle()) else {
+            return Ok(0);
+        };
+        index.revoke_where(&user, |h| h != current).await
+    }
+
+    /// Signs `user` out of every session (for example after a password
+    /// change). Answers how many were signed out.
+    pub async fn revoke_all<U: Serialize>(&self, user: U) -> Result<usize, SessionError> {
+        let index = self.index()?;
+        index.revoke_where(&user_key(user)?, |_| true).await
+    }
+}
+
+/// The index operations on one store at one time; what [`Devices`] runs
+/// (and the conformance suite, on a driver it borrows).
+pub(crate) struct Index<'a> {
+    pub(crate) driver: &'a dyn SessionDriver,
+    pub(crate) policy: ExpiryPolicy,
+    pub(crate) now: Timestamp,
+}
+
+impl Index<'_> {
+    /// [`Devices::list`] for an owner already made a string.
+    pub(crate) async fn list(&self, user: &str) -> Result<Vec<Device>, SessionError> {
+        let (driver, now) = (self.driver, self.now);
+        let Some(index) = load_index(driver, user, now).await? else {
             return Ok(Vec::new());
         };
         let mut devices = Vec::new();
@@ -252,7 +297,7 @@ impl Devices {
             }
         }
         if !dead.is_empty() {
-            let pruned = edit(driver, self.policy, now, &user, |map| {
+            let pruned = edit(driver, self.policy, now, user, |map| {
                 let before = map.len();
                 map.retain(|handle, _| !dead.contains(handle));
                 (map.len() != before, ())
@@ -266,39 +311,15 @@ impl Devices {
         Ok(devices)
     }
 
-    /// Signs `user` out of the session named by `handle`: it reads as
-    /// anonymous on its next request. `false` if `user` has no such session.
-    pub async fn revoke<U: Serialize>(&self, user: U, handle: &str) -> Result<bool, SessionError> {
-        let revoked = self.revoke_where(user_key(user)?, |h| h == handle).await?;
-        Ok(revoked > 0)
-    }
-
-    /// Signs `session`'s user out of every other session, keeping this one.
-    /// Answers how many were signed out; 0 for an anonymous session.
-    pub async fn revoke_others(&self, session: &ReadonlySession) -> Result<usize, SessionError> {
-        self.driver()?;
-        let (Some(user), Some(current)) = (session.user_id(), session.device_handle()) else {
-            return Ok(0);
-        };
-        self.revoke_where(user, |h| h != current).await
-    }
-
-    /// Signs `user` out of every session (for example after a password
-    /// change). Answers how many were signed out.
-    pub async fn revoke_all<U: Serialize>(&self, user: U) -> Result<usize, SessionError> {
-        self.revoke_where(user_key(user)?, |_| true).await
-    }
-
-    /// Removes the entries whose handle `revoke` picks, then destroys their
-    /// sessions.
-    async fn revoke_where(
+    /// Removes the entries of `user`'s index whose handle `revoke` picks,
+    /// then destroys their sessions; answers how many.
+    pub(crate) async fn revoke_where(
         &self,
-        user: String,
+        user: &str,
         revoke: impl Fn(&str) -> bool,
     ) -> Result<usize, SessionError> {
-        let driver = self.driver()?;
-        let now = self.clock.now();
-        let taken = edit(driver, self.policy, now, &user, |map| {
+        let driver = self.driver;
+        let taken = edit(driver, self.policy, self.now, user, |map| {
             let mut taken = Vec::new();
             map.retain(|handle, entry| {
                 if !revoke(handle) {
