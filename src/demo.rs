@@ -1,13 +1,18 @@
-//! The demo shop of `examples/demo.rs`: log in and out, a cart kept in the
-//! session through the derive, flash messages, CSRF-guarded forms, and
-//! minijinja templates (`examples/demo/templates/`). Here so that
+//! The demo shop of `examples/demo.rs`: log in and out, an account page
+//! listing the devices signed in (each can be signed out, or all others at
+//! once), a cart kept in the session through the derive, flash messages,
+//! CSRF-guarded forms, and minijinja templates (`examples/demo/templates/`). Here so that
 //! `tests/demo.rs` serves the same app.
 
-use actix_web::http::header::{ContentType, LOCATION};
-use actix_web::{web, App, HttpResponse, HttpServer};
+use std::time::SystemTime;
+
+use actix_web::http::header::{ContentType, LOCATION, USER_AGENT};
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use minijinja::{context, Environment};
 use serde::{Deserialize, Serialize};
-use session_actix::{templates, CsrfGuard, Session, SessionMiddleware, TypedSession};
+use session_actix::{
+    templates, CsrfGuard, DeviceInfo, Devices, Session, SessionMiddleware, TypedSession,
+};
 
 /// The cart, one session key (`cart.items`) through the derive.
 #[derive(TypedSession)]
@@ -60,7 +65,11 @@ async fn login_form(env: Templates, session: Session) -> actix_web::Result<HttpR
     render(&env, "login.html", &session, context! {})
 }
 
-async fn login(session: Session, form: web::Form<Login>) -> actix_web::Result<HttpResponse> {
+async fn login(
+    req: HttpRequest,
+    session: Session,
+    form: web::Form<Login>,
+) -> actix_web::Result<HttpResponse> {
     let name = form.username.trim();
     if name.is_empty() || form.password != "demo" {
         session.flash_error("Wrong name or password.")?;
@@ -68,23 +77,73 @@ async fn login(session: Session, form: web::Form<Login>) -> actix_web::Result<Ht
         session.flash_except(&*form, &["password"])?;
         return Ok(redirect("/login"));
     }
-    // A new id at every sign-in: an id planted before is worthless after.
-    session.regenerate()?;
-    session.put("user", name)?;
+    // A new id at every sign-in (an id planted before is worthless after),
+    // entered in the user's device list with the browser's name.
+    let mut device = DeviceInfo::new();
+    if let Some(agent) = req.headers().get(USER_AGENT).and_then(|v| v.to_str().ok()) {
+        device = device.user_agent(agent);
+    }
+    session.login_with(name, device)?;
     session.flash_success(format!("Welcome, {name}"))?;
     Ok(redirect("/account"))
 }
 
-async fn account(env: Templates, session: Session) -> actix_web::Result<HttpResponse> {
-    if !session.has("user") {
+/// Minutes since `t`, for "last seen".
+fn minutes_ago(t: SystemTime) -> u64 {
+    SystemTime::now()
+        .duration_since(t)
+        .map_or(0, |d| d.as_secs() / 60)
+}
+
+async fn account(
+    env: Templates,
+    session: Session,
+    devices: Devices,
+) -> actix_web::Result<HttpResponse> {
+    let Some(user) = session.user_id() else {
         session.flash_info("Please log in to see your account.")?;
         return Ok(redirect("/login"));
+    };
+    let current = session.device_handle();
+    let devices: Vec<minijinja::Value> = devices
+        .list(&user)
+        .await?
+        .into_iter()
+        .map(|d| {
+            context! {
+                current => Some(&d.handle) == current.as_ref(),
+                user_agent => d.user_agent.unwrap_or_else(|| "Unknown browser".to_owned()),
+                minutes_ago => minutes_ago(d.last_seen),
+                handle => d.handle,
+            }
+        })
+        .collect();
+    render(&env, "account.html", &session, context! { devices })
+}
+
+/// Signs one of the user's other devices out.
+async fn sign_out_device(
+    session: Session,
+    devices: Devices,
+    handle: web::Path<String>,
+) -> actix_web::Result<HttpResponse> {
+    let Some(user) = session.user_id() else {
+        return Ok(redirect("/login"));
+    };
+    if devices.revoke(&user, &handle).await? {
+        session.flash_success("That device is signed out.")?;
     }
-    render(&env, "account.html", &session, context! {})
+    Ok(redirect("/account"))
+}
+
+async fn sign_out_others(session: Session, devices: Devices) -> actix_web::Result<HttpResponse> {
+    let n = devices.revoke_others(&session).await?;
+    session.flash_success(format!("Signed out of {n} other device(s)."))?;
+    Ok(redirect("/account"))
 }
 
 async fn logout(session: Session) -> actix_web::Result<HttpResponse> {
-    session.destroy()?;
+    session.logout()?;
     // Flashed after the destroy, so it goes with the new, empty session.
     session.flash_success("Logged out")?;
     Ok(redirect("/"))
@@ -171,6 +230,14 @@ pub fn serve(
             .route("/login", web::get().to(login_form))
             .route("/login", web::post().to(login))
             .route("/account", web::get().to(account))
+            .route(
+                "/account/devices/others/sign-out",
+                web::post().to(sign_out_others),
+            )
+            .route(
+                "/account/devices/{handle}/sign-out",
+                web::post().to(sign_out_device),
+            )
             .route("/logout", web::post().to(logout))
             .route("/cart", web::get().to(cart))
             .route("/cart/items", web::post().to(add_item))

@@ -1,7 +1,8 @@
 //! The demo shop's journey over HTTP, on the memory driver and on Redis: a
 //! failed login keeps the name, the welcome shows once, the cart survives
 //! navigation, a form without the token or from another origin is refused,
-//! parallel increments all count, logout shows its message once and the
+//! parallel increments all count, the account page lists the devices signed
+//! in and signs one or all others out, logout shows its message once and the
 //! account page then redirects.
 //!
 //! `tests/browser.rs` walks the same journey in a headless Chromium.
@@ -48,6 +49,26 @@ async fn submit(
     let reply = browser.post_form(server, to, &all, &[]).await;
     assert_eq!(reply.status, 303, "POST {to}: {}", reply.body);
     get(browser, server, reply.location.as_deref().unwrap()).await
+}
+
+/// A new browser that says it is `agent`, signed in as ann.
+async fn signed_in(server: &Server, agent: &str) -> Browser {
+    let mut browser = Browser::new();
+    let token = token_of(&get(&mut browser, server, "/login").await.body);
+    let fields = [("username", "ann"), ("password", "demo"), ("_csrf", &token)];
+    let reply = browser
+        .post_form(server, "/login", &fields, &[("user-agent", agent)])
+        .await;
+    assert_eq!(reply.location.as_deref(), Some("/account"));
+    browser
+}
+
+/// The handle of the device listed with `agent` on an account page.
+fn handle_of(page: &str, agent: &str) -> String {
+    let at = page.find(agent).expect("the device is listed");
+    let start = page[..at].rfind(r#"data-handle=""#).unwrap() + 13;
+    let end = start + page[start..].find('"').unwrap();
+    page[start..end].to_owned()
 }
 
 async fn journey(sessions: SessionMiddleware) {
@@ -151,6 +172,28 @@ async fn journey(sessions: SessionMiddleware) {
         .await
         .body
         .contains(r#"<span id="count">20</span>"#));
+
+    // Two more browsers sign in as ann; the account page lists all three,
+    // this one marked. Signing one out from here ends its session; then
+    // "all other devices" ends the last.
+    let mut phone = signed_in(&server, "Phone browser").await;
+    let mut tablet = signed_in(&server, "Tablet browser").await;
+    let page = get(&mut browser, &server, "/account").await.body;
+    assert_eq!(page.matches(r#"<li class="device""#).count(), 3, "{page}");
+    assert_eq!(page.matches("this device").count(), 1);
+    assert!(page.contains("Phone browser") && page.contains("Tablet browser"));
+    let phone_handle = handle_of(&page, "Phone browser");
+    let path = format!("/account/devices/{phone_handle}/sign-out");
+    let page = submit(&mut browser, &server, "/account", &path, &[]).await;
+    assert_eq!(flashes(&page.body), ["That device is signed out."]);
+    assert!(!page.body.contains("Phone browser"));
+    assert_eq!(get(&mut phone, &server, "/account").await.status, 303);
+    assert_eq!(get(&mut tablet, &server, "/account").await.status, 200);
+    let to = "/account/devices/others/sign-out";
+    let page = submit(&mut browser, &server, "/account", to, &[]).await;
+    assert_eq!(flashes(&page.body), ["Signed out of 1 other device(s)."]);
+    assert_eq!(page.body.matches(r#"<li class="device""#).count(), 1);
+    assert_eq!(get(&mut tablet, &server, "/account").await.status, 303);
 
     // Logout: its message once, then the account page redirects to login.
     let page = submit(&mut browser, &server, "/", "/logout", &[]).await;
