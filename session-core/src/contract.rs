@@ -114,6 +114,15 @@ pub trait SessionDriver: Send + Sync + fmt::Debug + 'static {
         true
     }
 
+    /// For a driver that sends records to the client: the server-side store
+    /// that keeps each user's "signed out everywhere" time, if the app set
+    /// one up (the cookie driver's `with_revocations`). The engine checks a
+    /// signed-in session against it on every request. `None`, the default:
+    /// no such check.
+    fn revocations(&self) -> Option<&dyn SessionDriver> {
+        None
+    }
+
     /// Interprets a session cookie's value. The default parses it as a
     /// [`SessionId`]; no store call happens for a value that does not parse.
     fn read_cookie(&self, value: &str, _now: Timestamp) -> CookieRead {

@@ -250,9 +250,29 @@ impl Devices {
 
     /// Signs `user` out of every session (for example after a password
     /// change). Answers how many were signed out.
+    ///
+    /// With the cookie driver this works when it was given a store with
+    /// [`CookieDriver::with_revocations`](crate::CookieDriver::with_revocations):
+    /// every session of `user` that signed in before this second reads as
+    /// anonymous from its next request on (one that signs in later in this
+    /// same second, such as the current request signing in again after a
+    /// password change, stays signed in). The sessions are in browsers, so
+    /// the answer is 0.
     pub async fn revoke_all<U: Serialize>(&self, user: U) -> Result<usize, SessionError> {
-        let index = self.index()?;
-        index.revoke_where(&user_key(user)?, |_| true).await
+        let user = user_key(user)?;
+        match self.driver.revocations() {
+            Some(store) if !self.driver.keeps_records() => {
+                let now = self.clock.now();
+                let id = not_before_id(&user);
+                edit(store, self.policy, now, &id, |map| {
+                    map.insert("nb".to_owned(), Value::from(now.as_secs()));
+                    (true, ())
+                })
+                .await?;
+                Ok(0)
+            }
+            _ => self.index()?.revoke_where(&user, |_| true).await,
+        }
     }
 }
 
@@ -268,7 +288,7 @@ impl Index<'_> {
     /// [`Devices::list`] for an owner already made a string.
     pub(crate) async fn list(&self, user: &str) -> Result<Vec<Device>, SessionError> {
         let (driver, now) = (self.driver, self.now);
-        let Some(index) = load_index(driver, user, now).await? else {
+        let Some(index) = load_own(driver, &index_id(user), now, false).await? else {
             return Ok(Vec::new());
         };
         let mut devices = Vec::new();
@@ -297,7 +317,7 @@ impl Index<'_> {
             }
         }
         if !dead.is_empty() {
-            let pruned = edit(driver, self.policy, now, user, |map| {
+            let pruned = edit(driver, self.policy, now, &index_id(user), |map| {
                 let before = map.len();
                 map.retain(|handle, _| !dead.contains(handle));
                 (map.len() != before, ())
@@ -319,7 +339,7 @@ impl Index<'_> {
         revoke: impl Fn(&str) -> bool,
     ) -> Result<usize, SessionError> {
         let driver = self.driver;
-        let taken = edit(driver, self.policy, self.now, user, |map| {
+        let taken = edit(driver, self.policy, self.now, &index_id(user), |map| {
             let mut taken = Vec::new();
             map.retain(|handle, entry| {
                 if !revoke(handle) {
@@ -399,21 +419,50 @@ fn entries(data: &Map<String, Value>) -> impl Iterator<Item = (&str, Option<Entr
         .map(|(handle, value)| (handle.as_str(), Entry::from_value(value)))
 }
 
-async fn load_index(
+/// The record under `id` (a user's index or not-before time); one that
+/// does not decode reads as none, and is removed when `remove` is set (so
+/// that the next write can create it anew).
+async fn load_own(
     driver: &dyn SessionDriver,
-    user: &str,
+    id: &SessionId,
     now: Timestamp,
+    remove: bool,
 ) -> Result<Option<Record>, DriverError> {
-    match timed(driver, Op::Load, driver.load(&index_id(user), now)).await {
+    match timed(driver, Op::Load, driver.load(id, now)).await {
         Err(DriverError::Corrupt(_)) => {
             tracing::warn!(
                 driver = driver.name(),
-                "a user's session index does not decode; treating it as empty (its sessions expire as usual)"
+                "a user's session index or sign-out time does not decode; treating it as empty (its sessions expire as usual)"
             );
+            if remove {
+                timed(driver, Op::Destroy, driver.destroy(id)).await?;
+            }
             Ok(None)
         }
         other => other,
     }
+}
+
+/// Where the store keeps `user`'s last "sign out everywhere" time, for
+/// sessions that live in cookies.
+fn not_before_id(user: &str) -> SessionId {
+    SessionId::derived(b"session-core/signed-out-before\0", user.as_bytes())
+}
+
+/// Whether a session of `user` that signed in at `signed_in` was signed out
+/// everywhere since, by the not-before time kept in `store`. One read.
+pub(crate) async fn revoked_since(
+    store: &dyn SessionDriver,
+    user: &str,
+    signed_in: Timestamp,
+    now: Timestamp,
+) -> Result<bool, DriverError> {
+    let record = load_own(store, &not_before_id(user), now, false).await?;
+    let not_before = record
+        .as_ref()
+        .and_then(|r| r.data.get("nb"))
+        .and_then(Value::as_u64);
+    Ok(not_before.is_some_and(|nb| signed_in.as_secs() < nb))
 }
 
 /// When an index written at `now` may expire: after every session it can
@@ -423,7 +472,7 @@ fn index_expiry(policy: ExpiryPolicy, now: Timestamp) -> Timestamp {
         .plus(SETTLING)
 }
 
-/// Changes `user`'s index with `change` under a version check, again on the
+/// Changes the record under `id` (a user's index) with `change` under a version check, again on the
 /// latest one whenever a parallel change got there first. `change` answers
 /// whether it changed anything, and a result; an index left empty is
 /// retired.
@@ -431,12 +480,11 @@ async fn edit<R>(
     driver: &dyn SessionDriver,
     policy: ExpiryPolicy,
     now: Timestamp,
-    user: &str,
+    id: &SessionId,
     mut change: impl FnMut(&mut Map<String, Value>) -> (bool, R),
 ) -> Result<R, DriverError> {
-    let id = index_id(user);
     for _ in 0..MAX_COMMIT_ATTEMPTS {
-        match load_index(driver, user, now).await? {
+        match load_own(driver, id, now, true).await? {
             Some(mut index) => {
                 let expected = index.version;
                 let (changed, result) = change(&mut index.data);
@@ -450,7 +498,7 @@ async fn edit<R>(
                     index.last_active = now;
                     index.expires_at = index.expires_at.max(index_expiry(policy, now));
                 }
-                let update = driver.update(&id, &index, expected);
+                let update = driver.update(id, &index, expected);
                 match timed(driver, Op::Update, update).await? {
                     Update::Updated => return Ok(result),
                     Update::Conflict(_) | Update::Gone => {}
@@ -463,7 +511,7 @@ async fn edit<R>(
                     return Ok(result);
                 }
                 index.version = 1;
-                match timed(driver, Op::Create, driver.create(&id, &index)).await {
+                match timed(driver, Op::Create, driver.create(id, &index)).await {
                     Ok(()) => return Ok(result),
                     Err(DriverError::AlreadyExists) => {}
                     Err(e) => return Err(e),
@@ -502,7 +550,7 @@ impl IndexWork {
             return Ok(());
         };
         let from = from.filter(|_| self.before == self.after && self.sign_in.is_none());
-        let evicted = edit(driver, policy, now, user, |map| {
+        let evicted = edit(driver, policy, now, &index_id(user), |map| {
             let inherited = from
                 .and_then(|old| map.get(&handle_of(old)))
                 .and_then(Entry::from_value);
@@ -571,7 +619,7 @@ impl IndexWork {
         let same_user = self.before == self.after;
         let required = old.filter(|_| same_user && self.sign_in.is_none());
         let old = old.filter(|_| same_user);
-        edit(driver, policy, now, user, |map| {
+        edit(driver, policy, now, &index_id(user), |map| {
             let present = map
                 .get(&handle_of(key))
                 .is_some_and(|v| Entry::is_for(v, key));
@@ -600,7 +648,7 @@ impl IndexWork {
         user: &str,
         key: &SessionId,
     ) {
-        let removed = edit(driver, policy, now, user, |map| {
+        let removed = edit(driver, policy, now, &index_id(user), |map| {
             let handle = handle_of(key);
             let ours = map.get(&handle).is_some_and(|v| Entry::is_for(v, key));
             if ours {

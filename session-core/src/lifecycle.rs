@@ -15,7 +15,7 @@
 //! The middleware calls these; handlers never do.
 
 use crate::change::{apply_all, Change, FlashChange};
-use crate::devices::IndexWork;
+use crate::devices::{self, IndexWork};
 use crate::driver::{CookieRead, SessionDriver, Update};
 use crate::error::DriverError;
 use crate::gate::{CommitGate, Turn};
@@ -72,7 +72,15 @@ pub async fn load(
     let (stored, rejected) = match driver.read_cookie(value, now) {
         CookieRead::Invalid(reason) => (None, Some(Rejected::Invalid(reason))),
         CookieRead::Inline { id, record, reseal } => {
-            if policy.is_live(&record, now) {
+            let revoked = match (driver.revocations(), owner(&record.data)) {
+                (Some(store), Some(user)) => {
+                    devices::revoked_since(store, &user, record.created_at, now).await?
+                }
+                _ => false,
+            };
+            if revoked {
+                (None, Some(Rejected::Unknown))
+            } else if policy.is_live(&record, now) {
                 let stored = Stored {
                     key: id.store_id(),
                     id,
@@ -234,6 +242,7 @@ pub fn prepare_commit(session: &ReadonlySession, now: Timestamp) -> Option<Pendi
         id: state.id.clone(),
         log,
         policy: state.policy,
+        signs_in: index.as_ref().is_some_and(|i| i.sign_in.is_some()),
         index,
     };
     // The borrow ends here: the plan holds nothing of the state, so nothing
@@ -345,6 +354,10 @@ struct Plan {
     /// What to change in the user's session index, for a sign-in, a
     /// sign-out or a regenerate of a signed-in session.
     index: Option<IndexWork>,
+    /// `Session::login` ran: the session counts as created now (its
+    /// absolute timeout, and the cookie driver's sign-out check, run from
+    /// the sign-in).
+    signs_in: bool,
 }
 
 impl Plan {
@@ -573,6 +586,9 @@ impl Plan {
     /// Gives `record` the version it is written with and this request's
     /// activity: last active now, expiring by the policy.
     fn stamp(&self, record: &mut Record, version: u64, now: Timestamp) {
+        if self.signs_in {
+            record.created_at = now;
+        }
         record.version = version;
         record.last_active = now;
         record.expires_at = self.policy.expires_at(record.created_at, now);

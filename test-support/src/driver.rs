@@ -319,6 +319,9 @@ impl<D: SessionDriver + ?Sized> SessionDriver for Forward<D> {
     fn keeps_records(&self) -> bool {
         self.inner.keeps_records()
     }
+    fn revocations(&self) -> Option<&dyn SessionDriver> {
+        self.inner.revocations()
+    }
     fn read_cookie(&self, value: &str, now: Timestamp) -> CookieRead {
         self.inner.read_cookie(value, now)
     }

@@ -6,6 +6,7 @@ mod seal;
 mod tests;
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -66,6 +67,7 @@ pub const ISSUED_AT_SKEW: Duration = Duration::from_secs(60);
 pub struct CookieDriver {
     cookie_name: String,
     keys: KeyRing,
+    revocations: Option<Arc<dyn SessionDriver>>,
 }
 
 impl CookieDriver {
@@ -114,7 +116,34 @@ impl CookieDriver {
         Self {
             cookie_name: cookie_name.into(),
             keys: KeyRing::new(key),
+            revocations: None,
         }
+    }
+
+    /// Makes "sign out everywhere" work for cookie sessions: `store` (any
+    /// server-side driver, such as Redis or SQL) keeps, per user, the time
+    /// of their last [`Devices::revoke_all`](crate::Devices::revoke_all),
+    /// and a signed-in session that signed in before it reads as anonymous.
+    ///
+    /// The cost: every request with a signed-in session reads that store
+    /// once (anonymous sessions never do), and a failure of the store is a
+    /// 500 for signed-in requests. The store holds one small record per user
+    /// who signed out everywhere, under a SHA-256 of the user id. Listing or
+    /// revoking single devices still needs a server-side session driver.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use session_actix::{CookieDriver, CookieKey, MemoryDriver};
+    ///
+    /// let key = CookieKey::from_hex(&"11".repeat(32))?;
+    /// // In production: a store every instance shares (Redis, SQL).
+    /// let driver = CookieDriver::new("session", key).with_revocations(Arc::new(MemoryDriver::new()));
+    /// # let _ = driver;
+    /// # Ok::<(), session_actix::driver::cookie::KeyError>(())
+    /// ```
+    pub fn with_revocations(mut self, store: Arc<dyn SessionDriver>) -> Self {
+        self.revocations = Some(store);
+        self
     }
 
     /// Also opens values sealed with `key`, an old key being rotated out.
@@ -210,6 +239,10 @@ impl SessionDriver for CookieDriver {
     /// The records are in the browsers' cookies: nothing to index.
     fn keeps_records(&self) -> bool {
         false
+    }
+
+    fn revocations(&self) -> Option<&dyn SessionDriver> {
+        self.revocations.as_deref()
     }
 
     fn read_cookie(&self, value: &str, now: Timestamp) -> CookieRead {

@@ -602,3 +602,67 @@ fn write_fuzz_seed_corpus() {
 async fn cookie_driver_conforms_where_the_suite_applies() {
     crate::driver::conformance::run_client_side(|| async { driver() }).await;
 }
+
+/// "Sign out everywhere" with cookie sessions: the not-before time kept in
+/// a server-side store signs out every session that signed in before it,
+/// on its next request; a sign-in after it stays; anonymous sessions never
+/// read the store.
+#[tokio::test]
+async fn revoke_all_signs_cookie_sessions_out_through_the_revocation_store() {
+    use std::sync::Arc;
+
+    use crate::driver::{ExpiryPolicy, ManualClock};
+    use crate::lifecycle::{self, CookieAction};
+    use crate::test_driver::{Forward, Op};
+    use crate::Devices;
+
+    let store = Arc::new(Forward::new(crate::MemoryDriver::new()));
+    let cookie = Arc::new(driver().with_revocations(Arc::clone(&store) as _));
+    let policy = ExpiryPolicy::default();
+    let clock = Arc::new(ManualClock::new(at(T0)));
+    let devices = Devices::new(Arc::clone(&cookie) as _, policy, Arc::clone(&clock) as _);
+    let d = &*cookie;
+
+    let sign_in = |now| async move {
+        let (s, _) = lifecycle::load(d, None, policy, now).await.unwrap();
+        s.writable().login("ada").unwrap();
+        match lifecycle::commit(&s, d, None, now).await.unwrap() {
+            CookieAction::Set { value, .. } => value,
+            other => panic!("a sign-in sets the cookie, not {other:?}"),
+        }
+    };
+    let user = |value: String, now| async move {
+        let (s, _) = lifecycle::load(d, Some(&value), policy, now).await.unwrap();
+        s.user_id()
+    };
+
+    let (anonymous, _) = lifecycle::load(d, None, policy, at(T0)).await.unwrap();
+    anonymous.writable().put("cart", 1).unwrap();
+    let CookieAction::Set { value: guest, .. } =
+        lifecycle::commit(&anonymous, d, None, at(T0)).await.unwrap()
+    else {
+        panic!("a new session sets its cookie");
+    };
+    lifecycle::load(d, Some(&guest), policy, at(T0)).await.unwrap();
+    assert_eq!(store.calls(Op::Load), 0, "anonymous sessions never read the store");
+
+    let phone = sign_in(at(T0)).await;
+    let laptop = sign_in(at(T0)).await;
+    assert_eq!(user(phone.clone(), at(T0 + 5)).await.as_deref(), Some("ada"));
+    assert!(matches!(
+        devices.list("ada").await,
+        Err(crate::SessionError::NotIndexed { driver: "cookie" })
+    ));
+
+    clock.set(at(T0 + 10));
+    assert_eq!(devices.revoke_all("ada").await.unwrap(), 0);
+    let again = sign_in(at(T0 + 10)).await;
+    for value in [phone, laptop] {
+        assert_eq!(user(value, at(T0 + 11)).await, None, "signed in before: out");
+    }
+    assert_eq!(
+        user(again, at(T0 + 11)).await.as_deref(),
+        Some("ada"),
+        "a sign-in in the same second as the revoke, after it, stays"
+    );
+}
