@@ -145,6 +145,11 @@ async fn file_store_serves_the_testbed() {
         1,
         "one session file for the one live session (login and logout removed the others)"
     );
+    let cookie = b.cookie().expect("the last write set a cookie");
+    assert!(
+        !path.join(format!("sess_{cookie}")).exists(),
+        "the file is named for a hash of the cookie's id, never the id"
+    );
 }
 
 #[cfg(feature = "cookie")]

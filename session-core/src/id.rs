@@ -123,11 +123,13 @@ impl SessionId {
     /// ones included. A cookie holding a store id is just another unknown id:
     /// its own hash names nothing.
     pub(crate) fn store_id(&self) -> SessionId {
-        Self::derived(b"session-core/store\0", self.as_str().as_bytes())
+        Self::derived(b"sc-store\0", self.as_str().as_bytes())
     }
 
     /// An id made from `input` under `domain` (distinct, fixed, NUL-ended
     /// prefixes), so that ids derived for different purposes never meet.
+    /// The store id's prefix is short, so that with an id it fits one
+    /// SHA-256 block (55 bytes): the hash runs on every request.
     pub(crate) fn derived(domain: &[u8], input: &[u8]) -> SessionId {
         use sha2::{Digest, Sha256};
         Self::from_bytes(
@@ -137,20 +139,6 @@ impl SessionId {
                 .finalize()
                 .into(),
         )
-    }
-}
-
-#[cfg(any(feature = "file", feature = "redis"))]
-impl SessionId {
-    /// What the file and Redis drivers file a session under instead of its
-    /// id: the id's SHA-256, written like an id (43 URL-safe base64
-    /// characters, so file names and keys keep their shape). A leaked
-    /// directory listing or key dump then holds no usable session id, and
-    /// the key cannot be turned back into one. Ids are 256 random bits, so
-    /// the hash needs no salt (as for the SQL driver's keys).
-    pub(crate) fn storage_key(&self) -> SessionId {
-        use sha2::{Digest, Sha256};
-        Self::from_bytes(&Sha256::digest(self.as_str().as_bytes()).into())
     }
 }
 

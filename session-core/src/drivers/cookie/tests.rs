@@ -638,17 +638,27 @@ async fn revoke_all_signs_cookie_sessions_out_through_the_revocation_store() {
 
     let (anonymous, _) = lifecycle::load(d, None, policy, at(T0)).await.unwrap();
     anonymous.writable().put("cart", 1).unwrap();
-    let CookieAction::Set { value: guest, .. } =
-        lifecycle::commit(&anonymous, d, None, at(T0)).await.unwrap()
+    let CookieAction::Set { value: guest, .. } = lifecycle::commit(&anonymous, d, None, at(T0))
+        .await
+        .unwrap()
     else {
         panic!("a new session sets its cookie");
     };
-    lifecycle::load(d, Some(&guest), policy, at(T0)).await.unwrap();
-    assert_eq!(store.calls(Op::Load), 0, "anonymous sessions never read the store");
+    lifecycle::load(d, Some(&guest), policy, at(T0))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.calls(Op::Load),
+        0,
+        "anonymous sessions never read the store"
+    );
 
     let phone = sign_in(at(T0)).await;
     let laptop = sign_in(at(T0)).await;
-    assert_eq!(user(phone.clone(), at(T0 + 5)).await.as_deref(), Some("ada"));
+    assert_eq!(
+        user(phone.clone(), at(T0 + 5)).await.as_deref(),
+        Some("ada")
+    );
     assert!(matches!(
         devices.list("ada").await,
         Err(crate::SessionError::NotIndexed { driver: "cookie" })
@@ -658,7 +668,11 @@ async fn revoke_all_signs_cookie_sessions_out_through_the_revocation_store() {
     assert_eq!(devices.revoke_all("ada").await.unwrap(), 0);
     let again = sign_in(at(T0 + 10)).await;
     for value in [phone, laptop] {
-        assert_eq!(user(value, at(T0 + 11)).await, None, "signed in before: out");
+        assert_eq!(
+            user(value, at(T0 + 11)).await,
+            None,
+            "signed in before: out"
+        );
     }
     assert_eq!(
         user(again, at(T0 + 11)).await.as_deref(),

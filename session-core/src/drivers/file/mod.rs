@@ -300,15 +300,15 @@ impl FileDriver {
     }
 
     /// Runs `f` with this process's turn on `id` and the OS lock of its
-    /// file held, on the blocking thread pool. `f` gets the session's file
-    /// key ([`SessionId::storage_key`]), which names its files: the store
-    /// never sees the id itself.
+    /// file held, on the blocking thread pool. `id` names the session's
+    /// files; it is the engine's store id (a SHA-256 of the cookie's id), so
+    /// a directory listing holds no usable session id.
     async fn locked<R, F>(&self, id: &SessionId, f: F) -> Result<R, DriverError>
     where
         R: Send + 'static,
         F: FnOnce(&Store, &SessionId) -> Result<R, error::IoFailure> + Send + 'static,
     {
-        let id = id.storage_key();
+        let id = id.clone();
         let turn = self.store.lock_id(&id).await;
         let store = Arc::clone(&self.store);
         blocking(move || {
@@ -352,7 +352,7 @@ impl SessionDriver for FileDriver {
 
     async fn load(&self, id: &SessionId, now: Timestamp) -> Result<Option<Record>, DriverError> {
         let store = Arc::clone(&self.store);
-        let key = id.storage_key();
+        let key = id.clone();
         let stored = blocking(move || store.read(&key)).await?;
         match stored {
             Stored::Found(record) if !record.is_expired(now) => Ok(Some(record)),

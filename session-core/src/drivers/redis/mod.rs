@@ -319,14 +319,13 @@ impl RedisDriver {
         self.timeout
     }
 
-    /// The Redis key for `id`: the prefix followed by the id's SHA-256 in
-    /// URL-safe base64 (43 characters), so that a key listing or a dump of
-    /// the database holds no usable session id.
+    /// The Redis key for `id`: the prefix followed by the id. The engine
+    /// hands drivers a SHA-256 of the cookie's id, never the id, so a key
+    /// listing or a dump of the database holds no usable session id.
     pub fn key(&self, id: &SessionId) -> String {
-        let hashed = id.storage_key();
-        let mut key = String::with_capacity(self.prefix.len() + hashed.as_str().len());
+        let mut key = String::with_capacity(self.prefix.len() + id.as_str().len());
         key.push_str(&self.prefix);
-        key.push_str(hashed.as_str());
+        key.push_str(id.as_str());
         key
     }
 

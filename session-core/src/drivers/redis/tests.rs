@@ -443,14 +443,23 @@ async fn the_engine_starts_fresh_over_a_corrupt_value_and_removes_it(ctx: &Ctx) 
     }
 }
 
+/// Through the engine: the key is the prefix and the store id, the
+/// SHA-256 of the cookie's id, never the cookie's id.
 async fn keys_are_prefix_plus_the_ids_hash(ctx: &Ctx) {
     let d = &ctx.driver;
-    let id = SessionId::generate();
-    d.create(&id, &record(now(), 600)).await.unwrap();
-    // The id's SHA-256, never the id: a key listing holds no usable id.
-    let key = format!("{}{}", d.prefix(), id.storage_key());
+    let (session, _) = lifecycle::load(d, None, ExpiryPolicy::default(), now())
+        .await
+        .unwrap();
+    session.writable().put("n", 1).unwrap();
+    let CookieAction::Set { value: cookie, .. } =
+        lifecycle::commit(&session, d, None, now()).await.unwrap()
+    else {
+        panic!("a new session sets its cookie");
+    };
+    let id = SessionId::parse(&cookie).unwrap().store_id();
+    let key = format!("{}{}", d.prefix(), id);
     assert_eq!(d.key(&id), key);
-    assert!(!key.contains(id.as_str()));
+    assert!(!key.contains(&cookie));
     let exists: i64 = ctx.cmd(redis::cmd("EXISTS").arg(&key)).await;
     assert_eq!(exists, 1);
     let raw = ctx.raw_get(&id).await.unwrap();
