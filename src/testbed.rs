@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! cargo run --release --example testbed -- --store STORE [--port 8080] [--ttl 7200]
+//!     [--renew-id-after SECONDS [--grace SECONDS]]
 //!     [--dir PATH] [--redis URL | --redis-cluster HOST:PORT,...] [--prefix PREFIX]
 //!     [--key HEX64 [--old-key HEX64]...] [--database-url URL [--table NAME]]
 //! ```
@@ -59,6 +60,10 @@ pub struct Options {
     pub database_url: Option<String>,
     /// `--table NAME` for the SQL drivers.
     pub table: Option<String>,
+    /// `--renew-id-after SECONDS`: renew session ids this old.
+    pub renew_id_after: Option<u64>,
+    /// `--grace SECONDS`: how long a renewed id's old id forwards.
+    pub grace: Option<u64>,
 }
 
 impl Options {
@@ -85,6 +90,15 @@ impl Options {
                 "--old-key" => opts.old_keys.push(value()?),
                 "--database-url" => opts.database_url = Some(value()?),
                 "--table" => opts.table = Some(value()?),
+                "--renew-id-after" => {
+                    let secs = value()?
+                        .parse()
+                        .map_err(|e| format!("--renew-id-after: {e}"))?;
+                    opts.renew_id_after = Some(secs);
+                }
+                "--grace" => {
+                    opts.grace = Some(value()?.parse().map_err(|e| format!("--grace: {e}"))?);
+                }
                 other => return Err(format!("unknown argument {other:?}")),
             }
         }
@@ -165,17 +179,22 @@ impl Options {
     }
 
     /// The session middleware for `driver` with the testbed's settings:
-    /// `Secure` off (it serves plain http), idle timeout `--ttl`, the rest at
-    /// the defaults.
+    /// `Secure` off (it serves plain http), idle timeout `--ttl`, id renewal
+    /// from `--renew-id-after` and `--grace`, the rest at the defaults.
     pub fn middleware(&self, driver: Arc<dyn SessionDriver>) -> Result<SessionMiddleware, String> {
         let ttl = Duration::from_secs(self.ttl);
-        SessionMiddleware::builder_dyn(driver)
+        let mut builder = SessionMiddleware::builder_dyn(driver)
             .cookie_name(COOKIE_NAME)
             .secure(false)
             .idle_timeout(ttl)
-            .refresh_after(Duration::from_secs(60).min(ttl / 2))
-            .build()
-            .map_err(|e| e.to_string())
+            .refresh_after(Duration::from_secs(60).min(ttl / 2));
+        if let Some(after) = self.renew_id_after {
+            builder = builder.renew_id_after(Duration::from_secs(after));
+        }
+        if let Some(grace) = self.grace {
+            builder = builder.renew_grace(Duration::from_secs(grace));
+        }
+        builder.build().map_err(|e| e.to_string())
     }
 }
 

@@ -116,6 +116,16 @@ impl Store {
         Server::start(move |listener| testbed::serve(Some(mw), listener))
     }
 
+    /// An app server on this store with id renewal: ids older than a
+    /// second are renewed, the old id forwarding for five.
+    fn renewing_server(&self) -> Server {
+        let mut options = self.options.clone();
+        options.renew_id_after = Some(1);
+        options.grace = Some(5);
+        let mw = options.middleware(Arc::clone(&self.driver)).unwrap();
+        Server::start(move |listener| testbed::serve(Some(mw), listener))
+    }
+
     /// How many seconds each record the store holds has left, read from the
     /// store itself: the TTL of every key under the session prefix on each
     /// Redis node, the `expires_at` of every SQL row. `None` for the stores
@@ -464,6 +474,60 @@ async fn login_and_logout_on_two_instances(store: &Store) {
     assert_eq!(browser.json(&a, "/auth/me").await, json!(null));
 }
 
+/// Id renewal racing parallel requests on two instances: ten increments
+/// sent at once with an id past its age all land, every response that sets
+/// a cookie sets the same new id, and the old id still reads the renewed
+/// session within the grace window.
+async fn renewal_under_parallel_requests_loses_nothing(store: &Store) {
+    if !store.server_side() {
+        return;
+    }
+    let servers = [store.renewing_server(), store.renewing_server()];
+    let mut browser = Browser::new();
+    browser.send(&servers[0], "PUT", "/kv/n", Some("0")).await;
+    let old = browser.cookie().unwrap().to_owned();
+    // Past the renewal age (one second; ids are dated in whole seconds).
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let cookie = browser.cookie_header();
+    let client = awc::Client::builder()
+        .timeout(std::time::Duration::from_secs(60))
+        .finish();
+    let requests = (0..10).map(|i| {
+        client
+            .post(format!("{}/incr/n", servers[i % 2].base))
+            .insert_header((COOKIE, cookie.clone()))
+            .send()
+    });
+    let mut set = Vec::new();
+    for res in futures_util::future::join_all(requests).await {
+        let res = res.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{}", store.name);
+        for h in res.headers().get_all(actix_web::http::header::SET_COOKIE) {
+            let pair = h.to_str().unwrap().split(';').next().unwrap();
+            if let Some(value) = pair.strip_prefix("session=") {
+                set.push(value.to_owned());
+            }
+        }
+    }
+    set.dedup();
+    assert_eq!(set.len(), 1, "{}: one new id for all: {set:?}", store.name);
+    assert_ne!(set[0], old, "the id was renewed");
+    let mut renewed = Browser::new();
+    renewed.set_cookie(Some(&set[0]));
+    for server in &servers {
+        assert_eq!(
+            renewed.json(server, "/kv/n").await,
+            json!(10),
+            "{}",
+            store.name
+        );
+    }
+    // The old id, within the grace window, reads the renewed session.
+    let mut late = Browser::new();
+    late.set_cookie(Some(&old));
+    assert_eq!(late.json(&servers[1], "/kv/n").await, json!(10));
+}
+
 /// Signs in as "ada" on `server` from a browser that says it is `agent`.
 async fn signed_in(server: &Server, agent: &str) -> Browser {
     let mut browser = Browser::new();
@@ -769,6 +833,7 @@ http_suite! {
         parallel_regenerates_leave_one_session,
         login_and_logout_on_two_instances,
         devices_are_listed_and_revoked_on_two_instances,
+        renewal_under_parallel_requests_loses_nothing,
     ]
 }
 

@@ -271,6 +271,28 @@ impl SessionMiddlewareBuilder {
         self
     }
 
+    /// Renews the session id periodically (OWASP): the first request that
+    /// takes the session ([`Session`](crate::Session)) once its id is this
+    /// old moves it to a new id and sends the new cookie. Requests still
+    /// carrying the old id (parallel ones, already in flight) read and
+    /// commit into the renewed session for the grace window
+    /// ([`renew_grace`](Self::renew_grace)) and get the new cookie; after it
+    /// the old id is dead. A sign-in or an explicit regenerate never leaves
+    /// a grace window. Default: never. While it is on, an unchanged
+    /// request's refresh is a version-checked write (so it can notice a
+    /// renewal) and a logout reads the session once more.
+    pub fn renew_id_after(mut self, age: Duration) -> Self {
+        self.config.policy.renew_id_after = Some(age);
+        self
+    }
+
+    /// How long a renewed session's old id keeps working
+    /// ([`renew_id_after`](Self::renew_id_after)). Default 5 seconds.
+    pub fn renew_grace(mut self, grace: Duration) -> Self {
+        self.config.policy.renew_grace = grace;
+        self
+    }
+
     /// Sends the cookie without `Max-Age`, so the browser drops it when it
     /// closes (AdonisJS `clearWithBrowser`). The server still enforces the
     /// idle and absolute timeouts.
@@ -369,6 +391,20 @@ fn validate(config: &Config) -> Result<(), ConfigError> {
                 given: absolute,
             });
         }
+    }
+    if let Some(renew) = config.policy.renew_id_after {
+        if renew < second {
+            return Err(ConfigError::Timeout {
+                which: "renew_id_after",
+                given: renew,
+            });
+        }
+    }
+    if config.policy.renew_grace < second {
+        return Err(ConfigError::Timeout {
+            which: "renew_grace",
+            given: config.policy.renew_grace,
+        });
     }
     if config.policy.refresh_after >= config.policy.idle {
         return Err(ConfigError::RefreshInterval {

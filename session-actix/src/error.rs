@@ -25,7 +25,7 @@ pub enum ConfigError {
     /// A timeout is shorter than a second (expiry works in whole seconds).
     #[error("the {which} timeout must be at least one second; got {given:?}")]
     Timeout {
-        /// `idle` or `absolute`.
+        /// `idle`, `absolute`, `renew_id_after` or `renew_grace`.
         which: &'static str,
         /// The value given.
         given: std::time::Duration,

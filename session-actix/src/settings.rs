@@ -118,6 +118,12 @@ settings! {
         /// Minimum interval between expiry refreshes, in seconds
         /// ([`SessionMiddlewareBuilder::refresh_after`]).
         refresh_after_secs: u64 => |b, v| b.refresh_after(Duration::from_secs(v)),
+        /// Id renewal age in seconds
+        /// ([`SessionMiddlewareBuilder::renew_id_after`]).
+        renew_id_after_secs: u64 => |b, v| b.renew_id_after(Duration::from_secs(v)),
+        /// The renewal's grace window in seconds
+        /// ([`SessionMiddlewareBuilder::renew_grace`]).
+        renew_grace_secs: u64 => |b, v| b.renew_grace(Duration::from_secs(v)),
         /// A cookie without `Max-Age`, dropped when the browser closes
         /// ([`SessionMiddlewareBuilder::browser_session`]).
         browser_session: bool => |b, v| b.browser_session(v),
@@ -190,6 +196,14 @@ fn variable_of(error: &ConfigError) -> &'static str {
         ConfigError::Timeout {
             which: "absolute", ..
         } => "SESSION_ABSOLUTE_TIMEOUT_SECS",
+        ConfigError::Timeout {
+            which: "renew_id_after",
+            ..
+        } => "SESSION_RENEW_ID_AFTER_SECS",
+        ConfigError::Timeout {
+            which: "renew_grace",
+            ..
+        } => "SESSION_RENEW_GRACE_SECS",
         ConfigError::Timeout { .. } => "SESSION_IDLE_TIMEOUT_SECS",
         ConfigError::RefreshInterval { .. } => "SESSION_REFRESH_AFTER_SECS",
         ConfigError::NeedsSecure(_) => "SESSION_SECURE",

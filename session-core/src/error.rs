@@ -66,8 +66,9 @@ pub enum SessionError {
     NotAnObject,
     /// The key is one the engine keeps for itself: the flash keys
     /// `_messages` (levelled messages) and `_old` (old form input), and the
-    /// session keys `_csrf` (the CSRF token) and `_user` (the user signed in
-    /// with `Session::login`). Use another name.
+    /// session keys `_csrf` (the CSRF token), `_user` (the user signed in
+    /// with `Session::login`), `_idt` and `_fwd` (id renewal). Use another
+    /// name.
     #[error("{key:?} is a key the session keeps for itself; use another name")]
     ReservedKey {
         /// The key given.

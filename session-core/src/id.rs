@@ -96,6 +96,14 @@ impl SessionId {
         sextet(self.text[0]).unwrap_or(0)
     }
 
+    /// The 32 bytes the id encodes.
+    pub(crate) fn to_bytes(&self) -> [u8; ID_BYTES] {
+        let mut bytes = [0u8; ID_BYTES];
+        // A valid id is always the canonical encoding of 32 bytes.
+        let _ = URL_SAFE_NO_PAD.decode_slice(self.text, &mut bytes);
+        bytes
+    }
+
     /// The text form, for use as a store key or a cookie value.
     pub fn as_str(&self) -> &str {
         // Only ever filled with base64 characters, which are ASCII.

@@ -39,6 +39,7 @@ mod id;
 mod lifecycle;
 mod policy;
 mod record;
+mod renew;
 mod session;
 mod settings;
 mod signin;

@@ -22,6 +22,7 @@ use crate::gate::{CommitGate, Turn};
 use crate::id::SessionId;
 use crate::policy::ExpiryPolicy;
 use crate::record::Record;
+use crate::renew;
 use crate::session::{ReadonlySession, State, Stored};
 use crate::signin::owner;
 use crate::telemetry::{self, timed, Op};
@@ -96,13 +97,26 @@ pub async fn load(
             let key = id.store_id();
             match timed(driver, Op::Load, driver.load(&key, now)).await {
                 Ok(Some(record)) if policy.is_live(&record, now) => {
-                    let stored = Stored {
-                        id,
-                        key,
-                        inline: false,
-                        record,
+                    // A renewed session's old id: the new session, whose
+                    // cookie this response sends (`reseal`).
+                    let followed = match renew::forwarded(&record, &id, now) {
+                        None => Some((id, key, record, false)),
+                        Some(_) => renew::follow(driver, policy, id, record, now)
+                            .await?
+                            .map(|(id, key, record)| (id, key, record, true)),
                     };
-                    (Some((stored, false)), None)
+                    match followed {
+                        Some((id, key, record, forwarded)) => {
+                            let stored = Stored {
+                                id,
+                                key,
+                                inline: false,
+                                record,
+                            };
+                            (Some((stored, forwarded)), None)
+                        }
+                        None => (None, Some(Rejected::Unknown)),
+                    }
                 }
                 Ok(_) => (None, Some(Rejected::Unknown)),
                 Err(DriverError::Corrupt(_)) => {
@@ -188,6 +202,20 @@ pub fn prepare_commit(session: &ReadonlySession, now: Timestamp) -> Option<Pendi
     if !state.writable_used {
         return None;
     }
+    // Id renewal: a stored session whose id is old enough moves to a new id
+    // now, as a regenerate that leaves the old id forwarding (see `renew`).
+    let renew = !state.destroy_stored
+        && !state.regenerate
+        && match (state.policy.renew_id_after, &state.stored) {
+            (Some(after), Some(stored)) => {
+                !stored.inline && renew::id_age(&stored.record, now) >= after
+            }
+            _ => false,
+        };
+    if renew {
+        state.regenerate = true;
+        state.id = SessionId::generate();
+    }
     let mut log = std::mem::take(&mut state.log);
     if let Some(flash) = flash_change(&state) {
         log.push(Change::Flash(flash));
@@ -217,6 +245,7 @@ pub fn prepare_commit(session: &ReadonlySession, now: Timestamp) -> Option<Pendi
     } else {
         None
     };
+    let loaded_id = state.stored.as_ref().map(|s| s.id.clone());
     // The handler is done with the state: move, do not copy, the record.
     let step = match (state.stored.take(), state.unreadable.take()) {
         (Some(stored), _) if state.destroy_stored && log.is_empty() => Step::Destroy(stored.key),
@@ -240,6 +269,9 @@ pub fn prepare_commit(session: &ReadonlySession, now: Timestamp) -> Option<Pendi
     };
     let plan = Plan {
         id: state.id.clone(),
+        renew,
+        joined: false,
+        loaded: loaded_id,
         log,
         policy: state.policy,
         signs_in: index.as_ref().is_some_and(|i| i.sign_in.is_some()),
@@ -349,6 +381,14 @@ impl Step {
 struct Plan {
     /// The id a created or regenerated session gets.
     id: SessionId,
+    /// This regenerate is an id renewal: the old id forwards for the grace
+    /// window instead of dying at once.
+    renew: bool,
+    /// This renewal lost to a parallel one and committed into the session
+    /// that one moved to.
+    joined: bool,
+    /// The cookie id of the session the request loaded, if any.
+    loaded: Option<SessionId>,
     log: Vec<Change>,
     policy: ExpiryPolicy,
     /// What to change in the user's session index, for a sign-in, a
@@ -370,6 +410,15 @@ impl Plan {
     ) -> Result<CookieAction, DriverError> {
         // The stored record is moved, not cloned: the step is consumed here.
         match step {
+            // With renewal on, the old id may have become a forward since
+            // the load: a compare-and-set finds out (and follows it) where a
+            // touch would extend the forward.
+            Step::Touch(stored) if self.policy.renew_id_after.is_some() => {
+                let ids = (&stored.id, &stored.key);
+                let logs = std::iter::empty::<&[Change]>();
+                let saved = self.merge(driver, ids, stored.record, logs, now).await;
+                saved.map(|(action, _)| action)
+            }
             Step::Touch(stored) => {
                 let mut record = stored.record;
                 record.last_active = now;
@@ -400,20 +449,24 @@ impl Plan {
                 let (id, record) = self.create(driver, record, now).await?;
                 Ok(set(driver, &id, &record)?)
             }
-            Step::Regenerate(stored) => match self.index.take() {
-                Some(index) if driver.keeps_records() => {
-                    self.regenerate_indexed(driver, &index, &stored.key, now)
-                        .await
+            Step::Regenerate(stored) => {
+                let old = (&stored.id, &stored.key);
+                match self.index.take() {
+                    Some(index) if driver.keeps_records() => {
+                        self.regenerate_indexed(driver, &index, old, now).await
+                    }
+                    _ => self.regenerate(driver, old, now).await,
                 }
-                _ => self.regenerate(driver, &stored.key, now).await,
-            },
+            }
             Step::Destroy(key) => {
+                self.destroy_forwarded(driver, &key, now).await?;
                 timed(driver, Op::Destroy, driver.destroy(&key)).await?;
                 self.leave_index(driver, &key, now).await;
                 Ok(CookieAction::Remove)
             }
             Step::Create { replaces } => {
                 if let Some(old) = &replaces {
+                    self.destroy_forwarded(driver, old, now).await?;
                     timed(driver, Op::Destroy, driver.destroy(old)).await?;
                     self.leave_index(driver, old, now).await;
                 }
@@ -451,14 +504,22 @@ impl Plan {
         &mut self,
         driver: &dyn SessionDriver,
         index: &IndexWork,
-        old: &SessionId,
+        (old_id, old): (&SessionId, &SessionId),
         now: Timestamp,
     ) -> Result<CookieAction, DriverError> {
         let policy = self.policy;
         index
             .enter(driver, policy, now, &self.id.store_id(), Some(old))
             .await?;
-        let action = self.regenerate(driver, old, now).await?;
+        let entered = self.id.store_id();
+        let action = self.regenerate(driver, (old_id, old), now).await?;
+        if self.joined {
+            // The parallel renewal that won moved the index entry.
+            if let Some(user) = &index.after {
+                IndexWork::leave(driver, policy, now, user, &entered).await;
+            }
+            return Ok(action);
+        }
         // The id the move used (it draws another if the first was taken).
         let key = self.id.store_id();
         if !matches!(action, CookieAction::Set { .. }) {
@@ -528,24 +589,33 @@ impl Plan {
     async fn regenerate(
         &mut self,
         driver: &dyn SessionDriver,
-        old: &SessionId,
+        (old_id, old): (&SessionId, &SessionId),
         now: Timestamp,
     ) -> Result<CookieAction, DriverError> {
         let mut latest = timed(driver, Op::Load, driver.load(old, now)).await?;
         let mut moved: Option<(SessionId, Record)> = None;
         for _ in 0..MAX_COMMIT_ATTEMPTS {
-            let Some(mut record) = latest.take() else {
+            let forward = latest
+                .as_ref()
+                .is_some_and(|r| r.data.contains_key(renew::FORWARD_KEY));
+            if latest.is_none() || forward {
                 if let Some((id, _)) = &moved {
                     timed(driver, Op::Destroy, driver.destroy(&id.store_id())).await?;
                 }
+            }
+            let Some(mut record) = latest.take() else {
                 return Ok(gone(driver));
             };
+            if forward {
+                return self.join_renewed(driver, old_id, record, now).await;
+            }
             let expected = record.version;
             apply_all(&self.log, &mut record);
             let (id, record) = match moved.take() {
                 None => self.create(driver, record, now).await?,
                 Some((id, previous)) => {
                     self.stamp(&mut record, previous.version.wrapping_add(1), now);
+                    self.mark_new_id(&mut record, now);
                     // Only this request knows the new id: nothing else can
                     // have changed or removed its record.
                     let key = id.store_id();
@@ -560,8 +630,13 @@ impl Plan {
                     }
                 }
             };
-            let retired = Record::retired(expected, now);
+            let retired = match self.renew {
+                true => renew::forward(expected, now, self.policy.renew_grace, old_id, &id),
+                false => Record::retired(expected, now),
+            };
             match timed(driver, Op::Update, driver.update(old, &retired, expected)).await? {
+                // A renewal's forward stays for its grace window.
+                Update::Updated if self.renew => return set(driver, &id, &record),
                 Update::Updated => {
                     // The old id is dead already; removing its empty record
                     // frees the store now rather than at cleanup. A failure
@@ -581,6 +656,67 @@ impl Plan {
             moved = Some((id, record));
         }
         Err(DriverError::Contention(MAX_COMMIT_ATTEMPTS))
+    }
+
+    /// A renewal moved the session this regenerate was moving (`forward` is
+    /// what it left under the old id `old_id`). A renewal that lost to it
+    /// commits its changes into the session it moved to, and sends that
+    /// cookie; any other regenerate lost the race and drops them.
+    async fn join_renewed(
+        &mut self,
+        driver: &dyn SessionDriver,
+        old_id: &SessionId,
+        forward: Record,
+        now: Timestamp,
+    ) -> Result<CookieAction, DriverError> {
+        if !self.renew {
+            return Ok(gone(driver));
+        }
+        self.joined = true;
+        let log = std::mem::take(&mut self.log);
+        match renew::follow(driver, self.policy, old_id.clone(), forward, now).await? {
+            Some((id, key, record)) => {
+                let logs = std::iter::once(log.as_slice());
+                Ok(self.merge(driver, (&id, &key), record, logs, now).await?.0)
+            }
+            None => Ok(gone(driver)),
+        }
+    }
+
+    /// Notes a new id's time in `record` when ids are renewed.
+    fn mark_new_id(&self, record: &mut Record, now: Timestamp) {
+        if self.policy.renew_id_after.is_some() {
+            renew::mark_new_id(record, now);
+        }
+    }
+
+    /// Before the record under `key` (the loaded session's) is destroyed,
+    /// with renewal on: if a renewal made it a forward meanwhile, the
+    /// session it forwards to goes too, so a logout with the old id still
+    /// signs out. One more read.
+    async fn destroy_forwarded(
+        &self,
+        driver: &dyn SessionDriver,
+        key: &SessionId,
+        now: Timestamp,
+    ) -> Result<(), DriverError> {
+        let Some(cookie) = self.loaded.as_ref() else {
+            return Ok(());
+        };
+        if self.policy.renew_id_after.is_none() {
+            return Ok(());
+        }
+        let loaded = match timed(driver, Op::Load, driver.load(key, now)).await {
+            Err(DriverError::Corrupt(_)) => None,
+            other => other?,
+        };
+        let target = loaded.and_then(|r| renew::forwarded(&r, cookie, now).flatten());
+        if let Some(target) = target {
+            let target = target.store_id();
+            timed(driver, Op::Destroy, driver.destroy(&target)).await?;
+            self.leave_index(driver, &target, now).await;
+        }
+        Ok(())
     }
 
     /// Gives `record` the version it is written with and this request's
@@ -604,6 +740,7 @@ impl Plan {
         now: Timestamp,
     ) -> Result<(SessionId, Record), DriverError> {
         self.stamp(&mut record, 1, now);
+        self.mark_new_id(&mut record, now);
         for _ in 0..3 {
             let id = self.id.clone();
             match timed(driver, Op::Create, driver.create(&id.store_id(), &record)).await {
@@ -673,6 +810,7 @@ impl Plan {
         logs: impl Iterator<Item = &'l [Change]> + Clone,
         now: Timestamp,
     ) -> Result<(CookieAction, Option<Record>), DriverError> {
+        let (mut id, mut key) = (id.clone(), key.clone());
         for _ in 0..MAX_COMMIT_ATTEMPTS {
             // The logs go onto `base` itself, not a copy: a failed attempt
             // replaces it with the latest record anyway.
@@ -681,10 +819,19 @@ impl Plan {
                 apply_all(log, &mut base);
             }
             self.stamp(&mut base, expected.wrapping_add(1), now);
-            match timed(driver, Op::Update, driver.update(key, &base, expected)).await? {
-                Update::Updated => return Ok((set(driver, id, &base)?, Some(base))),
-                Update::Conflict(found) => match after_conflict(driver, key, found, now).await? {
-                    Some(latest) => base = latest,
+            match timed(driver, Op::Update, driver.update(&key, &base, expected)).await? {
+                Update::Updated => return Ok((set(driver, &id, &base)?, Some(base))),
+                Update::Conflict(found) => match after_conflict(driver, &key, found, now).await? {
+                    // A renewal moved the session meanwhile: commit into
+                    // the new id, and send its cookie.
+                    Some(latest) => {
+                        match renew::follow(driver, self.policy, id, latest, now).await? {
+                            Some((next_id, next_key, latest)) => {
+                                (id, key, base) = (next_id, next_key, latest);
+                            }
+                            None => return Ok((gone(driver), None)),
+                        }
+                    }
                     None => return Ok((gone(driver), None)),
                 },
                 Update::Gone => return Ok((gone(driver), None)),

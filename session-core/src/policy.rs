@@ -13,6 +13,11 @@ use crate::time::Timestamp;
 /// - `refresh_after`: a request that changes nothing refreshes the expiry only
 ///   when doing so moves it by at least this much, so a busy session costs one
 ///   touch per interval instead of a write per request.
+/// - `renew_id_after`: the first request that uses a session whose id is
+///   this old moves it to a new id (`None`: never). The old id forwards to
+///   the new one for `renew_grace`, so that requests still carrying it
+///   commit into the new session and get the new cookie; after that it is
+///   dead.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ExpiryPolicy {
     /// Idle timeout.
@@ -21,15 +26,22 @@ pub struct ExpiryPolicy {
     pub absolute: Option<Duration>,
     /// Minimum gain before an unchanged session's expiry is refreshed.
     pub refresh_after: Duration,
+    /// Renew the id of a session whose id is this old (`None`: never).
+    pub renew_id_after: Option<Duration>,
+    /// How long a renewed session's old id forwards to the new one.
+    pub renew_grace: Duration,
 }
 
 impl Default for ExpiryPolicy {
-    /// Two hours idle, no absolute limit, refreshed at most once a minute.
+    /// Two hours idle, no absolute limit, refreshed at most once a minute,
+    /// no id renewal (a grace window of 5 seconds when it is turned on).
     fn default() -> Self {
         Self {
             idle: Duration::from_secs(2 * 60 * 60),
             absolute: None,
             refresh_after: Duration::from_secs(60),
+            renew_id_after: None,
+            renew_grace: Duration::from_secs(5),
         }
     }
 }
@@ -71,6 +83,7 @@ mod tests {
             idle: Duration::from_secs(100),
             absolute: Some(Duration::from_secs(150)),
             refresh_after: Duration::from_secs(10),
+            ..ExpiryPolicy::default()
         };
         assert_eq!(p.expires_at(t(0), t(0)), t(100));
         assert_eq!(p.expires_at(t(0), t(120)), t(150));
@@ -82,6 +95,7 @@ mod tests {
             idle: Duration::from_secs(100),
             absolute: None,
             refresh_after: Duration::from_secs(10),
+            ..ExpiryPolicy::default()
         };
         let r = Record::new(t(0), t(100));
         assert!(!p.touch_due(&r, t(9)));

@@ -18,6 +18,7 @@ use crate::error::SessionError;
 use crate::id::SessionId;
 use crate::policy::ExpiryPolicy;
 use crate::record::Record;
+use crate::renew::{FORWARD_KEY, ID_TIME_KEY};
 use crate::signin::USER_KEY;
 
 /// What has happened to the session in this request so far.
@@ -547,10 +548,10 @@ impl Session {
 }
 
 /// Whether `key` is one the engine keeps for itself in the session data (the
-/// CSRF token, the signed-in user): hidden from the data API, kept by
+/// CSRF token, the signed-in user, the id renewal's time and forward): hidden from the data API, kept by
 /// `clear`.
 pub(crate) fn is_engine_key(key: &str) -> bool {
-    key == CSRF_KEY || key == USER_KEY
+    key == CSRF_KEY || key == USER_KEY || key == ID_TIME_KEY || key == FORWARD_KEY
 }
 
 /// `key`, unless it is one the engine keeps for itself.
