@@ -163,3 +163,43 @@ async fn a_sign_in_or_a_regenerate_never_leaves_a_grace_window() {
     cookie(commit(&driver, &session, T + 3).await);
     assert_eq!(n(&driver, &new, T + 4).await, None);
 }
+
+#[tokio::test]
+async fn a_renewed_signed_in_session_stays_listed_once_under_its_new_handle() {
+    use session_core::driver::{ManualClock, SessionDriver};
+    use session_core::Devices;
+
+    let memory = Arc::new(MemoryDriver::new());
+    let driver = Forward::shared(Arc::clone(&memory));
+    let clock = Arc::new(ManualClock::new(at(T)));
+    let devices = Devices::new(memory as Arc<dyn SessionDriver>, policy(), clock.clone());
+    let session = open(&driver, None, T).await;
+    session.login("ada").unwrap();
+    let old = cookie(commit(&driver, &session, T).await);
+
+    // Two requests past the age at once: one renews, the other joins it.
+    let a = open(&driver, Some(&old), T + RENEW).await;
+    let b = open(&driver, Some(&old), T + RENEW).await;
+    b.put("b", true).unwrap();
+    let new = cookie(commit(&driver, &a, T + RENEW).await);
+    assert_eq!(cookie(commit(&driver, &b, T + RENEW).await), new);
+
+    clock.set(at(T + RENEW + 1));
+    let listed = devices.list("ada").await.unwrap();
+    let renewed = open(&driver, Some(&new), T + RENEW + 1).await;
+    assert_eq!(renewed.user_id().as_deref(), Some("ada"));
+    assert_eq!(renewed.get::<bool>("b").unwrap(), Some(true));
+    assert_eq!(listed.len(), 1, "one device: {listed:?}");
+    assert_eq!(Some(&listed[0].handle), renewed.device_handle().as_ref());
+
+    // Revoking it signs out the old id's forward too.
+    assert!(devices.revoke("ada", &listed[0].handle).await.unwrap());
+    assert_eq!(
+        open(&driver, Some(&new), T + RENEW + 2).await.user_id(),
+        None
+    );
+    assert_eq!(
+        open(&driver, Some(&old), T + RENEW + 2).await.user_id(),
+        None
+    );
+}
