@@ -374,8 +374,8 @@ pub fn serve(
 /// JSON (a string, or `null` when nobody is signed in).
 ///
 /// The device list: `GET /auth/devices` answers the signed-in user's
-/// sessions as JSON (`handle`, `signed_in_at` and `last_seen` in seconds
-/// since the epoch, `user_agent`, `current`), or 401 when anonymous;
+/// sessions as JSON (`handle`, `created` (the sign-in) and `last_seen` in
+/// seconds since the epoch, `user_agent`, `current`), or 401 when anonymous;
 /// `DELETE /auth/devices/{handle}` signs one out (204, 404 if the user has
 /// no such session); `DELETE /auth/devices/others` signs out all but this
 /// one and `DELETE /auth/devices` all of them, this one included (both
@@ -441,7 +441,7 @@ async fn devices_list(
             serde_json::json!({
                 "current": Some(&d.handle) == current.as_ref(),
                 "handle": d.handle,
-                "signed_in_at": seconds(d.signed_in_at),
+                "created": seconds(d.signed_in_at),
                 "last_seen": seconds(d.last_seen),
                 "user_agent": d.user_agent,
             })

@@ -140,7 +140,9 @@ pub struct Device {
 /// Take it in a handler like the session (the default middleware's store),
 /// or get it from [`SessionMiddleware::devices`] for work outside requests
 /// (an admin page, a password-reset job). The cookie driver keeps sessions
-/// in browsers, so every method answers [`SessionError::NotIndexed`] there.
+/// in browsers, so `list`, `revoke` and `revoke_others` answer
+/// [`SessionError::NotIndexed`] there, and `revoke_all` works only through
+/// `CookieDriver::with_revocations`.
 /// A user keeps at most 100 signed-in sessions: a sign-in past that signs
 /// out the one that signed in longest ago.
 /// Errors of the store are [`SessionError::Store`], an opaque 500 in a
@@ -252,7 +254,7 @@ impl Devices {
     /// change). Answers how many were signed out.
     ///
     /// With the cookie driver this works when it was given a store with
-    /// [`CookieDriver::with_revocations`](crate::CookieDriver::with_revocations):
+    /// `CookieDriver::with_revocations`:
     /// every session of `user` that signed in before this second reads as
     /// anonymous from its next request on (one that signs in later in this
     /// same second, such as the current request signing in again after a
