@@ -474,6 +474,39 @@ async fn login_and_logout_on_two_instances(store: &Store) {
     assert_eq!(browser.json(&a, "/auth/me").await, json!(null));
 }
 
+/// Sends `POST path` ten times at once with `cookie`, alternating between
+/// `servers`; checks every answer is `status` and gives the session cookie
+/// values the responses set, in order.
+async fn ten_at_once(
+    servers: &[Server],
+    path: &str,
+    cookie: &str,
+    status: StatusCode,
+    store: &str,
+) -> Vec<String> {
+    let client = awc::Client::builder()
+        .timeout(std::time::Duration::from_secs(60))
+        .finish();
+    let requests = (0..10).map(|i| {
+        client
+            .post(format!("{}{path}", servers[i % servers.len()].base))
+            .insert_header((COOKIE, cookie.to_owned()))
+            .send()
+    });
+    let mut set = Vec::new();
+    for res in futures_util::future::join_all(requests).await {
+        let res = res.unwrap();
+        assert_eq!(res.status(), status, "{store}");
+        for h in res.headers().get_all(actix_web::http::header::SET_COOKIE) {
+            let pair = h.to_str().unwrap().split(';').next().unwrap();
+            if let Some(value) = pair.strip_prefix("session=") {
+                set.push(value.to_owned());
+            }
+        }
+    }
+    set
+}
+
 /// Id renewal racing parallel requests on two instances: ten increments
 /// sent at once with an id past its age all land, every response that sets
 /// a cookie sets the same new id, and the old id still reads the renewed
@@ -489,26 +522,7 @@ async fn renewal_under_parallel_requests_loses_nothing(store: &Store) {
     // Past the renewal age (one second; ids are dated in whole seconds).
     std::thread::sleep(std::time::Duration::from_millis(2100));
     let cookie = browser.cookie_header();
-    let client = awc::Client::builder()
-        .timeout(std::time::Duration::from_secs(60))
-        .finish();
-    let requests = (0..10).map(|i| {
-        client
-            .post(format!("{}/incr/n", servers[i % 2].base))
-            .insert_header((COOKIE, cookie.clone()))
-            .send()
-    });
-    let mut set = Vec::new();
-    for res in futures_util::future::join_all(requests).await {
-        let res = res.unwrap();
-        assert_eq!(res.status(), StatusCode::OK, "{}", store.name);
-        for h in res.headers().get_all(actix_web::http::header::SET_COOKIE) {
-            let pair = h.to_str().unwrap().split(';').next().unwrap();
-            if let Some(value) = pair.strip_prefix("session=") {
-                set.push(value.to_owned());
-            }
-        }
-    }
+    let mut set = ten_at_once(&servers, "/incr/n", &cookie, StatusCode::OK, store.name).await;
     set.dedup();
     assert_eq!(set.len(), 1, "{}: one new id for all: {set:?}", store.name);
     assert_ne!(set[0], old, "the id was renewed");
@@ -702,26 +716,14 @@ async fn parallel_regenerates_leave_one_session(store: &Store) {
         .await;
     let old = browser.cookie().unwrap().to_owned();
     let cookie = browser.cookie_header();
-    let client = awc::Client::builder()
-        .timeout(std::time::Duration::from_secs(60))
-        .finish();
-    let requests = (0..10).map(|i| {
-        client
-            .post(format!("{}/regenerate", servers[i % 2].base))
-            .insert_header((COOKIE, cookie.clone()))
-            .send()
-    });
-    let mut set = Vec::new();
-    for res in futures_util::future::join_all(requests).await {
-        let res = res.unwrap();
-        assert_eq!(res.status(), StatusCode::NO_CONTENT, "{}", store.name);
-        for h in res.headers().get_all(actix_web::http::header::SET_COOKIE) {
-            let pair = h.to_str().unwrap().split(';').next().unwrap();
-            if let Some(value) = pair.strip_prefix("session=") {
-                set.push(value.to_owned());
-            }
-        }
-    }
+    let set = ten_at_once(
+        &servers,
+        "/regenerate",
+        &cookie,
+        StatusCode::NO_CONTENT,
+        store.name,
+    )
+    .await;
     assert_eq!(
         set.len(),
         1,
