@@ -281,6 +281,18 @@ impl SessionMiddlewareBuilder {
     /// a grace window. Default: never. While it is on, an unchanged
     /// request's refresh is a version-checked write (so it can notice a
     /// renewal) and a logout reads the session once more.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use session_actix::{MemoryDriver, SessionMiddleware};
+    ///
+    /// let sessions = SessionMiddleware::builder(MemoryDriver::new())
+    ///     .renew_id_after(Duration::from_secs(15 * 60))
+    ///     .renew_grace(Duration::from_secs(10))
+    ///     .build()?;
+    /// # let _ = sessions;
+    /// # Ok::<(), session_actix::ConfigError>(())
+    /// ```
     pub fn renew_id_after(mut self, age: Duration) -> Self {
         self.config.policy.renew_id_after = Some(age);
         self
