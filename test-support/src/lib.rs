@@ -5,6 +5,8 @@
 //!   three-node Redis Cluster.
 //! - [`driver`]: a forwarding driver that counts store calls and injects
 //!   latency, failures and broken updates.
+//! - [`proxy`]: a TCP proxy that drops, resets, stalls, delays or cuts the
+//!   connection to a real store on command.
 //! - [`fixtures`]: fixed times and records.
 //! - [`sql`]: where the PostgreSQL and MariaDB test databases are, and
 //!   unique table names.
@@ -14,5 +16,6 @@
 pub mod driver;
 pub mod fixtures;
 pub mod http;
+pub mod proxy;
 pub mod redis;
 pub mod sql;
