@@ -1025,6 +1025,55 @@ async fn cluster_calls_are_one_command_each_too() {
     assert_eq!(total(&mut nodes).await, counts(&[("del", 1)]));
 }
 
+/// A cluster whose script caches were flushed (a node restarted, a failover
+/// to a replica that never saw the scripts, an operator's `SCRIPT FLUSH`)
+/// still takes every update and touch: `NOSCRIPT` is answered by loading
+/// the script where the key lives and running it again.
+#[cfg(feature = "redis-cluster")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn updates_and_touches_survive_flushed_scripts_on_every_cluster_node() {
+    let cluster = session_test_support::redis::RedisCluster::start();
+    let ctx = cluster_ctx(&cluster).await;
+    let d = &ctx.driver;
+    let t = now();
+    // Enough ids to have keys on every node.
+    let ids: Vec<SessionId> = (0..30).map(|_| SessionId::generate()).collect();
+    for id in &ids {
+        d.create(id, &record(t, 600)).await.unwrap();
+    }
+    for round in 0..2u64 {
+        for node in cluster.nodes() {
+            assert_eq!(node.cli(&["SCRIPT", "FLUSH"]).as_deref(), Some("OK"));
+        }
+        for id in &ids {
+            let mut next = record(t, 600);
+            next.version = round + 2;
+            next.data.insert("round".into(), json!(round));
+            assert!(
+                matches!(
+                    d.update(id, &next, round + 1).await.unwrap(),
+                    Update::Updated
+                ),
+                "update after SCRIPT FLUSH"
+            );
+        }
+        for node in cluster.nodes() {
+            assert_eq!(node.cli(&["SCRIPT", "FLUSH"]).as_deref(), Some("OK"));
+        }
+        for id in &ids {
+            assert!(
+                d.touch(id, t, secs(t, 300)).await.unwrap(),
+                "touch after SCRIPT FLUSH"
+            );
+        }
+    }
+    for id in &ids {
+        let r = d.load(id, t).await.unwrap().unwrap();
+        assert_eq!((r.version, r.data["round"].clone()), (3, json!(1)));
+        assert_eq!(r.expires_at, secs(t, 300));
+    }
+}
+
 // ---------------------------------------------------------------------------
 // The public conformance suite (feature `conformance`).
 
