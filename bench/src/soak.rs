@@ -1,5 +1,6 @@
 //! A soak: many browsers, each with several tabs sharing one cookie jar,
-//! doing increments, puts, flashes, regenerates and logouts in parallel
+//! doing increments, puts, flashes, regenerates, logouts, sign-ins and
+//! revokes of the other devices in parallel
 //! against two app instances on one store, for a bounded time; then a
 //! checker that compares what every session holds with what the
 //! acknowledged responses imply.
@@ -32,9 +33,10 @@
 //!
 //! What must hold is listed in the checker's docs (`soak/check.rs`): no
 //! lost increment, no put that is not the last acknowledged put of its
-//! client, no resurrected session, no session that vanishes without a logout
-//! or regenerate, no flash shown twice; and for the memory store, as many
-//! sessions held at the end as the run leaves, and the process's resident
+//! client, no resurrected session (a revoked one included), no session that
+//! vanishes without a logout, regenerate or revoke, no flash shown twice; and for the memory store, as many
+//! sessions held at the end as the run leaves (plus a device index per
+//! user that signed in), and the process's resident
 //! memory grown by less than `--rss-limit-mib`.
 //!
 //! To add an operation: a variant of [`Op`] with its weight in [`Op::ALL`],
@@ -80,12 +82,20 @@ pub enum Op {
     Regenerate,
     /// `POST /logout`: destroys the session.
     Logout,
+    /// `POST /auth/login/u{pair}`: signs in as the user the browser shares
+    /// with its pair (browsers `2k` and `2k + 1` are user `k`): a regenerate
+    /// that also records the owner in the user's device index.
+    Login,
+    /// `DELETE /auth/devices/others`: signs the user out of every session
+    /// but this one, the pair browser's included (401 when this session is
+    /// not signed in).
+    Revoke,
 }
 
 impl Op {
     /// Every operation with its weight: how often a client picks it,
     /// relative to the others.
-    pub const ALL: [(Op, u32); 7] = [
+    pub const ALL: [(Op, u32); 9] = [
         (Op::Incr, 30),
         (Op::Put, 20),
         (Op::Flash, 12),
@@ -93,6 +103,8 @@ impl Op {
         (Op::Read, 14),
         (Op::Regenerate, 7),
         (Op::Logout, 5),
+        (Op::Login, 4),
+        (Op::Revoke, 3),
     ];
 
     /// A short name for summaries.
@@ -105,12 +117,20 @@ impl Op {
             Op::Read => "read",
             Op::Regenerate => "regenerate",
             Op::Logout => "logout",
+            Op::Login => "login",
+            Op::Revoke => "revoke",
         }
     }
 
-    /// The request: method, path and JSON body. `value` is unique in the run
-    /// and grows with each request a client sends.
-    fn request(self, client: usize, value: u64) -> (&'static str, String, Option<String>) {
+    /// The request of `browser`'s `client`: method, path and JSON body.
+    /// `value` is unique in the run and grows with each request a client
+    /// sends.
+    fn request(
+        self,
+        browser: usize,
+        client: usize,
+        value: u64,
+    ) -> (&'static str, String, Option<String>) {
         match self {
             Op::Incr => ("POST", "/incr/hits".into(), None),
             Op::Put => ("PUT", format!("/kv/p{client}"), Some(value.to_string())),
@@ -119,6 +139,8 @@ impl Op {
             Op::Read => ("GET", "/session".into(), None),
             Op::Regenerate => ("POST", "/regenerate".into(), None),
             Op::Logout => ("POST", "/logout".into(), None),
+            Op::Login => ("POST", format!("/auth/login/u{}", browser / 2), None),
+            Op::Revoke => ("DELETE", "/auth/devices/others".into(), None),
         }
     }
 }
@@ -326,7 +348,7 @@ impl fmt::Display for Report {
         writeln!(f, "compare-and-set conflicts: {}", self.conflicts)?;
         writeln!(
             f,
-            "sessions: {} ids; {} requests found theirs gone (a logout or regenerate won the race); {} regenerate forks",
+            "sessions: {} ids; {} requests found theirs gone (a logout, regenerate, sign-in or revoke won the race); {} regenerate forks",
             self.sessions, self.found_gone, self.regenerate_forks
         )?;
         if let Some((held, lo, hi)) = self.held {
@@ -430,7 +452,9 @@ pub async fn run_on(store: &Store, config: &Config) -> Result<Report, String> {
     for e in record.events.iter().filter(|e| !e.last_look) {
         let n = ops.entry(e.op).or_default();
         n.sent += 1;
-        if (200..300).contains(&e.status) {
+        // A revoke from a session that is not signed in answers 401: an
+        // answer, not a failure.
+        if (200..300).contains(&e.status) || (e.op == Op::Revoke && e.status == 401) {
             n.acknowledged += 1;
         } else {
             n.failed += 1;
@@ -438,7 +462,14 @@ pub async fn run_on(store: &Store, config: &Config) -> Result<Report, String> {
     }
     let outcome = check::check(&record.events, record.cookies.len(), config.clients);
     let mut violations = outcome.violations;
-    let (lo, hi) = outcome.live;
+    // The memory store also holds one device index per user that signed in.
+    let users: std::collections::HashSet<usize> = record
+        .events
+        .iter()
+        .filter(|e| e.op == Op::Login)
+        .map(|e| e.browser / 2)
+        .collect();
+    let (lo, hi) = (outcome.live.0, outcome.live.1 + users.len());
     if let Some(held) = held.filter(|&held| held < lo || held > hi) {
         violations.push(Violation {
             kind: Kind::Memory,
@@ -574,7 +605,7 @@ impl Client {
             };
             self.http.set_cookie(value.as_deref());
             let unique = self.record.borrow().events[i].sent;
-            let (method, path, body) = op.request(self.client, unique);
+            let (method, path, body) = op.request(self.browser, self.client, unique);
             let reply = self.http.send(server, method, &path, body.as_deref()).await;
             let set = self
                 .record
@@ -630,6 +661,10 @@ fn seen(op: Op, reply: &Reply) -> Seen {
         return Seen::Nothing;
     }
     let strange = || Seen::Strange(reply.body.chars().take(200).collect());
+    if op == Op::Revoke && reply.status == actix_web::http::StatusCode::UNAUTHORIZED {
+        // The session was not signed in: nothing to revoke.
+        return Seen::Nothing;
+    }
     if !reply.status.is_success() {
         return strange();
     }
@@ -646,6 +681,8 @@ fn seen(op: Op, reply: &Reply) -> Seen {
             Ok(whole) => Seen::Whole(Box::new(shown(&whole))),
             Err(_) => strange(),
         },
+        // How many sessions it signed out.
+        Op::Revoke if reply.body.parse::<u64>().is_ok() => Seen::Nothing,
         _ if reply.body.is_empty() => Seen::Nothing,
         _ => strange(),
     }

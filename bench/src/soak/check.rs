@@ -21,8 +21,9 @@
 //! | `S` | sets `S` | `S` |
 //! | `S` | removes the cookie | `S` (destroyed now) |
 //! | `S` | sets `N ≠ S`, a regenerate | `S`, moved to `N`; `S` is destroyed |
+//! | `S` | sets `N ≠ S`, a sign-in | `S` moved to `N`, or a fresh session (`S` was dead); `S` is destroyed |
 //! | `S` | sets `N ≠ S`, anything else | a fresh session (`S` was dead), stored as `N` |
-//! | `S` | no cookie, logout or regenerate | a fresh session (`S` was dead) |
+//! | `S` | no cookie, logout, regenerate or sign-in | a fresh session (`S` was dead) |
 //! | `S` | no cookie, a read | `S` if it showed data, or if nothing can have destroyed `S` yet |
 //!
 //! A request that failed (5xx, or no answer) may or may not have committed:
@@ -42,7 +43,13 @@
 //! - **No resurrection**: once a request that destroyed `S` (or found it
 //!   gone) is answered, no later request loads `S`, and no write lands in it.
 //! - **Nothing vanishes**: a request that carried `S` gets a fresh session
-//!   only if a logout or regenerate of `S` was sent before it was answered.
+//!   only if a logout or regenerate of `S` was sent before it was answered,
+//!   or a revoke by another session of `S`'s user.
+//! - **A revoke signs out**: once a revoke of the other devices is answered,
+//!   every other session its user had signed in before it was sent is
+//!   destroyed: loading one again is a resurrection. (Browsers `2k` and
+//!   `2k + 1` sign in as the same user, so a revoke reaches across
+//!   browsers.)
 //! - **Flash at most once**: every flash carries a token no other request
 //!   uses. Once a request that loaded a session after the flash was stored
 //!   (and so saw the token) has committed into it, no request sent later sees
@@ -190,13 +197,19 @@ impl Event {
 impl Op {
     /// Whether the request can destroy the session it carries.
     fn ends_session(self) -> bool {
-        matches!(self, Op::Regenerate | Op::Logout)
+        matches!(self, Op::Regenerate | Op::Logout | Op::Login)
+    }
+
+    /// Whether the request may move the session it carries to a new id (a
+    /// sign-in may also start from a fresh one).
+    fn moves_session(self) -> bool {
+        matches!(self, Op::Regenerate | Op::Login)
     }
 
     /// Whether the handler takes a writable session, so a commit of it
     /// consumes the flash messages it loaded.
     fn consumes_flash(self) -> bool {
-        !matches!(self, Op::Read)
+        !matches!(self, Op::Read | Op::Revoke)
     }
 }
 
@@ -353,8 +366,11 @@ struct Session {
     children: Vec<(Sid, usize)>,
     /// Answered requests that prove it dead after their `recv`: the earliest.
     dead_since: Option<u64>,
-    /// The earliest `sent` of a logout or regenerate carrying it.
+    /// The earliest `sent` of a logout or regenerate carrying it, or of a
+    /// revoke that may sign it out.
     ends_from: Option<u64>,
+    /// The user it is signed in as (the browser pair), if it is.
+    user: Option<usize>,
     incr: Timeline,
     puts: HashMap<usize, Timeline>,
     counter_base: Bounds,
@@ -394,6 +410,59 @@ impl Session {
     }
 }
 
+/// Which sessions are signed in, and as whom: one a sign-in made is its
+/// browser pair's user's; one a regenerate made is its parent's.
+fn signed_in(events: &[Event], s: &mut [Session]) {
+    let mut order: Vec<Sid> = (0..s.len()).filter(|&n| s[n].creator.is_some()).collect();
+    order.sort_by_key(|&n| s[n].creator.map(|i| events[i].recv));
+    for n in order {
+        let e = &events[s[n].creator.unwrap()];
+        s[n].user = match (e.op, s[n].parent) {
+            (Op::Login, _) => Some(e.browser / 2),
+            (_, Some(p)) => s[p].user,
+            _ => None,
+        };
+    }
+}
+
+/// What each revoke of the other devices does to the sessions of its user:
+/// a session signed in before the revoke was sent is dead once it is
+/// answered; one signed in while it ran, or a revoke that failed, may have
+/// ended it. The caller's own session and the ones regenerated from it are
+/// spared (a regenerate racing the revoke may go either way).
+fn revoked(events: &[Event], s: &mut [Session]) {
+    let descends = |s: &[Session], mut n: Sid, from: Sid| loop {
+        if n == from {
+            return true;
+        }
+        match s[n].parent {
+            Some(p) => n = p,
+            None => return false,
+        }
+    };
+    for r in events {
+        let (Op::Revoke, Some(caller)) = (r.op, r.cookie) else {
+            continue;
+        };
+        // 401: the caller was not signed in, so nothing was revoked.
+        if r.status == 401 {
+            continue;
+        }
+        let user = r.browser / 2;
+        for n in 0..s.len() {
+            if s[n].user != Some(user) || descends(s, n, caller) {
+                continue;
+            }
+            let session = &mut s[n];
+            session.ends_from = Some(session.ends_from.map_or(r.sent, |t| t.min(r.sent)));
+            let before = session.creator.is_some_and(|c| events[c].recv < r.sent);
+            if r.ok() && before {
+                session.dead_since = Some(session.dead_since.map_or(r.recv, |t| t.min(r.recv)));
+            }
+        }
+    }
+}
+
 /// Checks a run: `events` in any order, `sessions` ids seen, `clients` per
 /// browser.
 pub(crate) fn check(events: &[Event], sessions: usize, clients: usize) -> Outcome {
@@ -423,7 +492,7 @@ impl<'a> Checker<'a> {
                     match s[n].creator {
                         None => {
                             s[n].creator = Some(i);
-                            if let (Op::Regenerate, Some(p)) = (e.op, e.cookie) {
+                            if let (true, Some(p)) = (e.op.moves_session(), e.cookie) {
                                 s[n].parent = Some(p);
                                 s[p].children.push((n, i));
                             }
@@ -491,6 +560,8 @@ impl<'a> Checker<'a> {
                 }
             }
         }
+        signed_in(events, &mut s);
+        revoked(events, &mut s);
         for session in &mut s {
             session.incr.finish();
             for line in session.puts.values_mut() {
@@ -526,9 +597,14 @@ impl<'a> Checker<'a> {
             };
             let r = &self.events[r];
             let parent = &self.s[p];
-            let counter = parent.counter(r.sent, r.recv);
+            // A sign-in may have started from a fresh session instead.
+            let floor = |b: Bounds| match r.op {
+                Op::Login => Bounds { lo: 0, ..b },
+                _ => b,
+            };
+            let counter = floor(parent.counter(r.sent, r.recv));
             let puts: HashMap<usize, Bounds> = (0..self.clients)
-                .map(|c| (c, parent.put(c, r.sent, r.recv)))
+                .map(|c| (c, floor(parent.put(c, r.sent, r.recv))))
                 .collect();
             self.s[n].counter_base = counter;
             self.s[n].put_base = puts;
@@ -591,10 +667,13 @@ impl<'a> Checker<'a> {
         match e.set {
             SetCookie::Set(n) if n == c => View::Stored(c),
             SetCookie::Set(_) if e.op == Op::Regenerate => View::Stored(c),
+            // A sign-in moves the session it loaded, or signs a fresh one in
+            // when that was gone: the new id does not tell which.
+            SetCookie::Set(_) if e.op == Op::Login => View::Unknown,
             SetCookie::Set(_) => View::Fresh,
             SetCookie::Removed => View::Stored(c),
             SetCookie::Keep => match e.op {
-                Op::Regenerate | Op::Logout => View::Fresh,
+                Op::Regenerate | Op::Logout | Op::Login => View::Fresh,
                 Op::Read | Op::Flashed if e.seen.anything() => View::Stored(c),
                 Op::Read | Op::Flashed if !self.s[c].possibly_dead(e.recv) => View::Stored(c),
                 _ => View::Unknown,
@@ -771,7 +850,7 @@ impl<'a> Checker<'a> {
         let unseen = self
             .events
             .iter()
-            .filter(|e| !e.ok() && !matches!(e.op, Op::Read | Op::Logout))
+            .filter(|e| !e.ok() && !matches!(e.op, Op::Read | Op::Logout | Op::Revoke))
             .count();
         self.out.live = (created - maybe_dead, created - dead + unseen);
         let mut regenerated: HashMap<Sid, usize> = HashMap::new();

@@ -22,10 +22,30 @@ impl History {
 
     /// Client `client` of browser 0 sends `op` with `cookie`.
     fn send(&mut self, client: usize, op: Op, cookie: Option<Sid>) -> usize {
+        self.send_from(0, client, op, cookie)
+    }
+
+    /// Client `client` of `browser` sends `op` with `cookie`.
+    fn send_from(&mut self, browser: usize, client: usize, op: Op, cookie: Option<Sid>) -> usize {
         self.clock += 1;
         self.events
-            .push(Event::sent(0, client, op, self.clock, cookie));
+            .push(Event::sent(browser, client, op, self.clock, cookie));
         self.events.len() - 1
+    }
+
+    /// `browser` sends `op` with `cookie`, answered before the next request.
+    fn call_from(
+        &mut self,
+        browser: usize,
+        op: Op,
+        cookie: Option<Sid>,
+        status: u16,
+        set: SetCookie,
+        seen: Seen,
+    ) -> usize {
+        let i = self.send_from(browser, 0, op, cookie);
+        self.answer(i, status, set, seen);
+        i
     }
 
     /// Request `i` is answered `status`, doing `set` to the cookie and
@@ -363,4 +383,114 @@ fn a_regenerate_that_lost_the_race_and_set_no_cookie_is_fine() {
     let out = check(&h.events, h.sessions, 2);
     assert_eq!(out.violations, []);
     assert_eq!((out.forks, out.live), (0, (1, 1)));
+}
+
+/// Browsers 0 and 1 each sign in as user 0 (their pair) after one increment;
+/// the sessions they end up with.
+fn two_devices(h: &mut History) -> (Sid, Sid) {
+    let mut signed = [0; 2];
+    for (browser, slot) in signed.iter_mut().enumerate() {
+        let s = h.id();
+        h.call_from(
+            browser,
+            Op::Incr,
+            None,
+            200,
+            SetCookie::Set(s),
+            Seen::Counter(1),
+        );
+        let n = h.id();
+        h.call_from(
+            browser,
+            Op::Login,
+            Some(s),
+            204,
+            SetCookie::Set(n),
+            Seen::Nothing,
+        );
+        *slot = n;
+    }
+    (signed[0], signed[1])
+}
+
+#[test]
+fn a_session_revoked_by_the_other_device_reads_fresh_afterwards() {
+    let mut h = History::default();
+    let (a, b) = two_devices(&mut h);
+    h.call_from(0, Op::Revoke, Some(a), 200, SetCookie::Keep, Seen::Nothing);
+    // b is signed out: it gets a fresh session; a is untouched.
+    let fresh = h.id();
+    h.call_from(
+        1,
+        Op::Incr,
+        Some(b),
+        200,
+        SetCookie::Set(fresh),
+        Seen::Counter(1),
+    );
+    h.call_from(0, Op::Read, Some(a), 200, SetCookie::Keep, counter(1));
+    assert_eq!(h.kinds(), vec![]);
+}
+
+#[test]
+fn a_revoked_session_that_still_loads_is_resurrected() {
+    let mut h = History::default();
+    let (a, b) = two_devices(&mut h);
+    h.call_from(0, Op::Revoke, Some(a), 200, SetCookie::Keep, Seen::Nothing);
+    h.call_from(
+        1,
+        Op::Incr,
+        Some(b),
+        200,
+        SetCookie::Set(b),
+        Seen::Counter(2),
+    );
+    assert_eq!(h.kinds(), vec![Kind::Resurrected]);
+}
+
+#[test]
+fn a_revoke_racing_a_request_may_or_may_not_sign_it_out() {
+    for signed_out in [false, true] {
+        let mut h = History::default();
+        let (a, b) = two_devices(&mut h);
+        let revoke = h.send_from(0, 0, Op::Revoke, Some(a));
+        let incr = h.send_from(1, 0, Op::Incr, Some(b));
+        if signed_out {
+            let fresh = h.id();
+            h.answer(incr, 200, SetCookie::Set(fresh), Seen::Counter(1));
+        } else {
+            h.answer(incr, 200, SetCookie::Set(b), Seen::Counter(2));
+        }
+        h.answer(revoke, 200, SetCookie::Keep, Seen::Nothing);
+        assert_eq!(h.kinds(), vec![], "signed out: {signed_out}");
+    }
+}
+
+#[test]
+fn a_revoke_reaches_only_its_own_user() {
+    let mut h = History::default();
+    let (a, _) = two_devices(&mut h);
+    // Browser 2 is another user: a revoke of user 0 does not sign it out.
+    let s = h.id();
+    h.call_from(2, Op::Incr, None, 200, SetCookie::Set(s), Seen::Counter(1));
+    let other = h.id();
+    h.call_from(
+        2,
+        Op::Login,
+        Some(s),
+        204,
+        SetCookie::Set(other),
+        Seen::Nothing,
+    );
+    h.call_from(0, Op::Revoke, Some(a), 200, SetCookie::Keep, Seen::Nothing);
+    let fresh = h.id();
+    h.call_from(
+        2,
+        Op::Incr,
+        Some(other),
+        200,
+        SetCookie::Set(fresh),
+        Seen::Counter(1),
+    );
+    assert_eq!(h.kinds(), vec![Kind::Vanished]);
 }
