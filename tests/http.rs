@@ -755,8 +755,8 @@ async fn parallel_regenerates_leave_one_session(store: &Store) {
 
 /// A module per store, a test per scenario in each.
 /// Every way a session is written leaves a record that the store itself
-/// expires within the idle timeout (600 s here): nothing outlives it, even
-/// if the app's cleanup never runs.
+/// expires within the idle timeout (600 s here), and a user's device index
+/// shortly after: nothing outlives it, even if the app's cleanup never runs.
 async fn every_stored_record_expires_within_the_timeout(store: &Store) {
     let server = store.server();
     let mut a = Browser::new();
@@ -775,15 +775,29 @@ async fn every_stored_record_expires_within_the_timeout(store: &Store) {
     c.send(&server, "POST", "/write", None).await;
     let r = c.send(&server, "POST", "/logout", None).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
+    // A signed-in session, and so its user's device index.
+    let mut d = Browser::new();
+    d.send(&server, "POST", "/auth/login/ada", None).await;
+    d.send(&server, "POST", "/write", None).await;
 
-    let left = store
+    let mut left = store
         .expiries()
         .await
         .expect("this store's records can be listed");
     assert_eq!(
         left.len(),
-        2,
-        "{}: a's and b's sessions, nothing else: {left:?}",
+        4,
+        "{}: a's, b's and d's sessions and ada's index, nothing else: {left:?}",
+        store.name
+    );
+    // The index outlives its sessions by at most the refresh interval (60 s
+    // in the testbed) and a minute; everything else expires within the idle
+    // timeout.
+    left.sort_unstable();
+    let index = left.pop().unwrap();
+    assert!(
+        (1..=600 + 60 + 60).contains(&index),
+        "{}: the index expires in {index} s",
         store.name
     );
     for secs in left {

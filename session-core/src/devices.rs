@@ -23,10 +23,14 @@
 //! sign-in or regenerate enters its new session before storing it and checks
 //! the entry is still there after: a revoke that ran meanwhile wins.
 //!
-//! With an absolute timeout the index outlives every session in it and
-//! expires with the last; without one it lives ten years from its last
-//! change. Entries of sessions that expired leave on the next device list
-//! (or sign-in) of that user.
+//! The index expires a little after the last of its sessions: each change
+//! sets it to live an idle timeout, a refresh interval and a minute from
+//! then, and the first commit of a signed-in session in each refresh
+//! interval moves the index's expiry the same way before its own (one more
+//! store call per refresh interval, for signed-in sessions only). So the
+//! index never expires before a session it names, and outlives the last
+//! one by at most the refresh interval plus a minute. Entries of sessions
+//! that expired leave on the next device list (or sign-in) of that user.
 
 use std::fmt;
 use std::sync::Arc;
@@ -58,8 +62,9 @@ const MAX_DETAIL: usize = 256;
 /// it, and a device list must not drop it in between.
 const SETTLING: Duration = Duration::from_secs(60);
 
-/// How long an index lives after its last change when sessions have no
-/// absolute timeout.
+/// How long a "signed out before" time (cookie sessions) lives after its
+/// last change when sessions have no absolute timeout: a cookie session
+/// refreshed all along could otherwise come back when it expires.
 const UNBOUNDED_LIFETIME: Duration = Duration::from_secs(10 * 365 * 24 * 60 * 60);
 
 /// What an app chooses to record about a device when a user signs in, for
@@ -266,7 +271,8 @@ impl Devices {
             Some(store) if !self.driver.keeps_records() => {
                 let now = self.clock.now();
                 let id = not_before_id(&user);
-                edit(store, self.policy, now, &id, |map| {
+                let expiry = revocation_expiry(self.policy, now);
+                edit(store, expiry, now, &id, |map| {
                     map.insert("nb".to_owned(), Value::from(now.as_secs()));
                     (true, ())
                 })
@@ -319,7 +325,8 @@ impl Index<'_> {
             }
         }
         if !dead.is_empty() {
-            let pruned = edit(driver, self.policy, now, &index_id(user), |map| {
+            let expiry = index_expiry(self.policy, now);
+            let pruned = edit(driver, expiry, now, &index_id(user), |map| {
                 let before = map.len();
                 map.retain(|handle, _| !dead.contains(handle));
                 (map.len() != before, ())
@@ -341,7 +348,8 @@ impl Index<'_> {
         revoke: impl Fn(&str) -> bool,
     ) -> Result<usize, SessionError> {
         let driver = self.driver;
-        let taken = edit(driver, self.policy, self.now, &index_id(user), |map| {
+        let expiry = index_expiry(self.policy, self.now);
+        let taken = edit(driver, expiry, self.now, &index_id(user), |map| {
             let mut taken = Vec::new();
             map.retain(|handle, entry| {
                 if !revoke(handle) {
@@ -467,20 +475,44 @@ pub(crate) async fn revoked_since(
     Ok(not_before.is_some_and(|nb| signed_in.as_secs() < nb))
 }
 
-/// When an index written at `now` may expire: after every session it can
-/// name.
+/// When an index written (or kept alive) at `now` may expire: after every
+/// session it names, which expire an idle timeout after their last commit,
+/// and keep the index alive in their first commit of each refresh interval.
 fn index_expiry(policy: ExpiryPolicy, now: Timestamp) -> Timestamp {
+    now.plus(policy.idle)
+        .plus(policy.refresh_after)
+        .plus(SETTLING)
+}
+
+/// When a "signed out before" time written at `now` may expire: after every
+/// cookie session signed in before it.
+fn revocation_expiry(policy: ExpiryPolicy, now: Timestamp) -> Timestamp {
     now.plus(policy.absolute.unwrap_or(UNBOUNDED_LIFETIME))
         .plus(SETTLING)
 }
 
-/// Changes the record under `id` (a user's index) with `change` under a version check, again on the
-/// latest one whenever a parallel change got there first. `change` answers
-/// whether it changed anything, and a result; an index left empty is
-/// retired.
-async fn edit<R>(
+/// Moves `user`'s index's expiry to [`index_expiry`] from `now`: run by a
+/// signed-in session's commit before it moves its own expiry, so the index
+/// outlives it. A missing index is left missing.
+pub(crate) async fn keep_index(
     driver: &dyn SessionDriver,
     policy: ExpiryPolicy,
+    now: Timestamp,
+    user: &str,
+) -> Result<(), DriverError> {
+    let id = index_id(user);
+    let touch = driver.touch(&id, now, index_expiry(policy, now));
+    timed(driver, Op::Touch, touch).await.map(drop)
+}
+
+/// Changes the record under `id` (a user's index) with `change` under a
+/// version check, again on the latest one whenever a parallel change got
+/// there first, and makes it live at least until `expires_at`. `change`
+/// answers whether it changed anything, and a result; an index left empty
+/// is retired.
+async fn edit<R>(
+    driver: &dyn SessionDriver,
+    expires_at: Timestamp,
     now: Timestamp,
     id: &SessionId,
     mut change: impl FnMut(&mut Map<String, Value>) -> (bool, R),
@@ -498,7 +530,7 @@ async fn edit<R>(
                 } else {
                     index.version = expected.wrapping_add(1);
                     index.last_active = now;
-                    index.expires_at = index.expires_at.max(index_expiry(policy, now));
+                    index.expires_at = index.expires_at.max(expires_at);
                 }
                 let update = driver.update(id, &index, expected);
                 match timed(driver, Op::Update, update).await? {
@@ -507,7 +539,7 @@ async fn edit<R>(
                 }
             }
             None => {
-                let mut index = Record::new(now, index_expiry(policy, now));
+                let mut index = Record::new(now, expires_at);
                 let (changed, result) = change(&mut index.data);
                 if !changed || index.data.is_empty() {
                     return Ok(result);
@@ -552,7 +584,8 @@ impl IndexWork {
             return Ok(());
         };
         let from = from.filter(|_| self.before == self.after && self.sign_in.is_none());
-        let evicted = edit(driver, policy, now, &index_id(user), |map| {
+        let expiry = index_expiry(policy, now);
+        let evicted = edit(driver, expiry, now, &index_id(user), |map| {
             let inherited = from
                 .and_then(|old| map.get(&handle_of(old)))
                 .and_then(Entry::from_value);
@@ -621,7 +654,8 @@ impl IndexWork {
         let same_user = self.before == self.after;
         let required = old.filter(|_| same_user && self.sign_in.is_none());
         let old = old.filter(|_| same_user);
-        edit(driver, policy, now, &index_id(user), |map| {
+        let expiry = index_expiry(policy, now);
+        edit(driver, expiry, now, &index_id(user), |map| {
             let present = map
                 .get(&handle_of(key))
                 .is_some_and(|v| Entry::is_for(v, key));
@@ -650,7 +684,8 @@ impl IndexWork {
         user: &str,
         key: &SessionId,
     ) {
-        let removed = edit(driver, policy, now, &index_id(user), |map| {
+        let expiry = index_expiry(policy, now);
+        let removed = edit(driver, expiry, now, &index_id(user), |map| {
             let handle = handle_of(key);
             let ours = map.get(&handle).is_some_and(|v| Entry::is_for(v, key));
             if ours {

@@ -245,6 +245,19 @@ pub fn prepare_commit(session: &ReadonlySession, now: Timestamp) -> Option<Pendi
     } else {
         None
     };
+    // A signed-in session's first commit in each refresh interval keeps its
+    // user's index alive first (see `devices`): every later commit in the
+    // interval expires before the index does.
+    let keep_index = match (&index, &state.stored) {
+        (None, Some(stored)) if !stored.inline && !state.destroy_stored => {
+            let every = state.policy.refresh_after.as_secs().max(1);
+            let last = stored.record.last_active.as_secs() / every;
+            (last != now.as_secs() / every)
+                .then(|| owner(&stored.record.data))
+                .flatten()
+        }
+        _ => None,
+    };
     let loaded_id = state.stored.as_ref().map(|s| s.id.clone());
     // The handler is done with the state: move, do not copy, the record.
     let step = match (state.stored.take(), state.unreadable.take()) {
@@ -276,6 +289,7 @@ pub fn prepare_commit(session: &ReadonlySession, now: Timestamp) -> Option<Pendi
         policy: state.policy,
         signs_in: index.as_ref().is_some_and(|i| i.sign_in.is_some()),
         index,
+        keep_index,
     };
     // The borrow ends here: the plan holds nothing of the state, so nothing
     // below holds it across an await.
@@ -398,6 +412,8 @@ struct Plan {
     /// absolute timeout, and the cookie driver's sign-out check, run from
     /// the sign-in).
     signs_in: bool,
+    /// The user whose index a save or touch keeps alive before it runs.
+    keep_index: Option<String>,
 }
 
 impl Plan {
@@ -408,6 +424,11 @@ impl Plan {
         gate: Option<&CommitGate>,
         now: Timestamp,
     ) -> Result<CookieAction, DriverError> {
+        if let Some(user) = self.keep_index.take() {
+            if driver.keeps_records() && matches!(step, Step::Touch(_) | Step::Save(_)) {
+                devices::keep_index(driver, self.policy, now, &user).await?;
+            }
+        }
         // The stored record is moved, not cloned: the step is consumed here.
         match step {
             // With renewal on, the old id may have become a forward since

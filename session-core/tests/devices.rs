@@ -136,3 +136,60 @@ async fn a_regenerate_keeps_the_device_listed_and_a_logout_removes_it() {
     assert_eq!(commit(&driver, &session).await, CookieAction::Remove);
     assert!(devices.list("ada").await.unwrap().is_empty());
 }
+
+/// A signed-in session kept in use long past an idle timeout keeps its
+/// user's index alive with it: still listed, still revocable. (The index
+/// lives an idle timeout, a refresh interval and a minute from its last
+/// change or keep-alive, so without one it would be gone after 170 s here.)
+#[tokio::test]
+async fn a_session_in_use_for_many_idle_timeouts_keeps_its_index() {
+    let policy = ExpiryPolicy {
+        idle: std::time::Duration::from_secs(100),
+        refresh_after: std::time::Duration::from_secs(10),
+        ..ExpiryPolicy::default()
+    };
+    let driver = Forward::shared(Arc::new(MemoryDriver::new()));
+    let at = |secs: u64| Timestamp::from_secs(NOW.as_secs() + secs);
+    let open_at = |cookie: Option<String>, t: Timestamp| {
+        let driver = driver.clone();
+        async move {
+            let (loaded, _) = load(&driver, cookie.as_deref(), policy, t).await.unwrap();
+            Session::from_loaded(loaded)
+        }
+    };
+    let session = open_at(None, at(0)).await;
+    session.login("ada").unwrap();
+    let action = prepare_commit(&session, at(0))
+        .unwrap()
+        .run(&driver, None)
+        .await;
+    let cookie = cookie(action.unwrap());
+    // A write every 30 s for 1,000 s; only the first in each 10 s interval
+    // keeps the index alive.
+    for step in 1..=33 {
+        let t = at(step * 30);
+        let session = open_at(Some(cookie.clone()), t).await;
+        assert_eq!(
+            session.user_id().as_deref(),
+            Some("ada"),
+            "at {} s",
+            step * 30
+        );
+        session.put("n", step).unwrap();
+        prepare_commit(&session, t)
+            .unwrap()
+            .run(&driver, None)
+            .await
+            .unwrap();
+    }
+    let clock = Arc::new(ManualClock::new(at(1000)));
+    let devices = Devices::new(
+        Arc::new(driver.clone()) as Arc<dyn SessionDriver>,
+        policy,
+        clock,
+    );
+    assert_eq!(devices.list("ada").await.unwrap().len(), 1, "still listed");
+    assert_eq!(devices.revoke_all("ada").await.unwrap(), 1);
+    let after = open_at(Some(cookie), at(1000)).await;
+    assert_eq!(after.user_id(), None, "revoked");
+}
