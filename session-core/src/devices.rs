@@ -17,11 +17,14 @@
 //! Requests that neither sign in nor out never touch it: a sign-in, a
 //! sign-out and a regenerate of a signed-in session update it at commit; a
 //! device list reads it and each listed session (last seen is the session's
-//! `last_active`, which moves at the refresh granularity); a revoke removes
+//! `last_active`, which moves at the refresh granularity); a revoke marks
 //! the entry first, then destroys the session, so a commit still in flight
-//! for it finds it gone (the same no-resurrection rule as a logout). A
-//! sign-in or regenerate enters its new session before storing it and checks
-//! the entry is still there after: a revoke that ran meanwhile wins.
+//! for it finds it gone (the same no-resurrection rule as a logout), then
+//! removes the entry. A sign-in or regenerate enters its new session before
+//! storing it and checks the entry is still there, unmarked, after: a revoke
+//! that ran meanwhile wins. A revoke also finishes the entries a parallel
+//! or interrupted revoke marked, so it answers only once every session it
+//! names is gone.
 //!
 //! The index expires a little after the last of its sessions: each change
 //! sets it to live an idle timeout, a refresh interval and a minute from
@@ -306,6 +309,11 @@ impl Index<'_> {
                 dead.push(handle.to_owned());
                 continue;
             };
+            // Being revoked: signed out already, and the revoke (or the next
+            // one) removes the entry once the session is gone.
+            if entry.x {
+                continue;
+            }
             let record = match timed(driver, Op::Load, driver.load(&key, now)).await {
                 Ok(record) => record.filter(|r| self.policy.is_live(r, now)),
                 // Reads as a fresh session: not signed in any more.
@@ -340,8 +348,16 @@ impl Index<'_> {
         Ok(devices)
     }
 
-    /// Removes the entries of `user`'s index whose handle `revoke` picks,
-    /// then destroys their sessions; answers how many.
+    /// Signs out the sessions of `user`'s index whose handle `revoke`
+    /// picks; answers how many.
+    ///
+    /// In three steps: the entries are marked as being revoked (from then on
+    /// a sign-in or regenerate that moves one of them does not stand, and
+    /// lists leave them out), the sessions are destroyed, and the marked
+    /// entries are removed. Entries a parallel revoke marked, or one that
+    /// stopped midway, are picked too and their sessions destroyed again, so
+    /// that when any revoke answers, every session it picked is gone, and no
+    /// session is left alive outside the index.
     pub(crate) async fn revoke_where(
         &self,
         user: &str,
@@ -349,23 +365,38 @@ impl Index<'_> {
     ) -> Result<usize, SessionError> {
         let driver = self.driver;
         let expiry = index_expiry(self.policy, self.now);
-        let taken = edit(driver, expiry, self.now, &index_id(user), |map| {
+        let id = index_id(user);
+        let taken = edit(driver, expiry, self.now, &id, |map| {
             let mut taken = Vec::new();
-            map.retain(|handle, entry| {
+            let mut marked = false;
+            for (handle, entry) in map.iter_mut() {
                 if !revoke(handle) {
-                    return true;
+                    continue;
                 }
-                taken.push(entry.clone());
-                false
-            });
-            (!taken.is_empty(), taken)
+                let fresh = !Entry::revoking(entry);
+                if let (Value::Object(fields), true) = (&mut *entry, fresh) {
+                    fields.insert("x".to_owned(), Value::Bool(true));
+                    marked = true;
+                }
+                taken.push((handle.clone(), entry.clone()));
+            }
+            (marked, taken)
         })
         .await?;
-        for entry in &taken {
+        for (_, entry) in &taken {
             if let Some(key) = Entry::from_value(entry).and_then(|e| e.key()) {
                 timed(driver, Op::Destroy, driver.destroy(&key)).await?;
             }
         }
+        edit(driver, expiry, self.now, &id, |map| {
+            let before = map.len();
+            map.retain(|handle, entry| {
+                let done = entry.is_object() && !Entry::revoking(entry);
+                done || !taken.iter().any(|(h, _)| h == handle)
+            });
+            (map.len() != before, ())
+        })
+        .await?;
         Ok(taken.len())
     }
 }
@@ -407,6 +438,11 @@ struct Entry {
     ua: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     ip: Option<String>,
+    /// A revoke has taken it and is destroying the session: not listed,
+    /// and a move of the session does not stand (see
+    /// [`Index::revoke_where`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    x: bool,
 }
 
 impl Entry {
@@ -420,6 +456,11 @@ impl Entry {
 
     fn is_for(value: &Value, key: &SessionId) -> bool {
         value.get("s").and_then(Value::as_str) == Some(key.as_str())
+    }
+
+    /// Whether a revoke has taken the entry stored as `value`.
+    fn revoking(value: &Value) -> bool {
+        value.get("x") == Some(&Value::Bool(true))
     }
 }
 
@@ -505,6 +546,22 @@ pub(crate) async fn keep_index(
     timed(driver, Op::Touch, touch).await.map(drop)
 }
 
+/// The version a newly created index (or not-before record) starts at:
+/// random, not 1. The id is the same for every incarnation of a user's
+/// index, so an edit that read an index that was then emptied, retired and
+/// created again must not find the version it expects there (an ABA case
+/// in which its compare-and-set would overwrite the new index, dropping
+/// entries a revoke then misses; found by the soak).
+fn first_version() -> u64 {
+    getrandom::u64()
+        .unwrap_or_else(|_| {
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(1, |d| d.as_nanos() as u64)
+        })
+        .max(1)
+}
+
 /// Changes the record under `id` (a user's index) with `change` under a
 /// version check, again on the latest one whenever a parallel change got
 /// there first, and makes it live at least until `expires_at`. `change`
@@ -544,7 +601,7 @@ async fn edit<R>(
                 if !changed || index.data.is_empty() {
                     return Ok(result);
                 }
-                index.version = 1;
+                index.version = first_version();
                 match timed(driver, Op::Create, driver.create(id, &index)).await {
                     Ok(()) => return Ok(result),
                     Err(DriverError::AlreadyExists) => {}
@@ -603,6 +660,7 @@ impl IndexWork {
                         t: now,
                         ua: info.user_agent,
                         ip: info.ip,
+                        x: false,
                     }
                 }
             };
@@ -658,16 +716,21 @@ impl IndexWork {
         edit(driver, expiry, now, &index_id(user), |map| {
             let present = map
                 .get(&handle_of(key))
-                .is_some_and(|v| Entry::is_for(v, key));
+                .is_some_and(|v| Entry::is_for(v, key) && !Entry::revoking(v));
             if !present {
                 return (false, false);
             }
             let Some(old) = old else {
                 return (false, true);
             };
-            match map.remove(&handle_of(old)) {
-                Some(_) => (true, true),
-                None => (false, required.is_none()),
+            // An old entry a revoke took is the revoke's to remove; a plain
+            // regenerate of it does not stand.
+            match map.get(&handle_of(old)) {
+                Some(v) if !Entry::revoking(v) => {
+                    map.remove(&handle_of(old));
+                    (true, true)
+                }
+                _ => (false, required.is_none()),
             }
         })
         .await

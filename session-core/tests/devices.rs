@@ -193,3 +193,59 @@ async fn a_session_in_use_for_many_idle_timeouts_keeps_its_index() {
     let after = open_at(Some(cookie), at(1000)).await;
     assert_eq!(after.user_id(), None, "revoked");
 }
+
+/// The device list of `driver` itself, so that revokes go through its hooks
+/// and faults.
+fn devices_over(driver: &Forward) -> Devices {
+    Devices::new(
+        Arc::new(driver.clone()) as Arc<dyn SessionDriver>,
+        ExpiryPolicy::default(),
+        Arc::new(ManualClock::new(NOW)),
+    )
+}
+
+/// Two "sign out everywhere" at once (a double click): the second, landing
+/// while the first is still destroying sessions, answers only once they are
+/// gone, not at once with nothing to do. Found by the soak.
+#[tokio::test]
+async fn a_revoke_answers_only_once_the_sessions_it_names_are_gone() {
+    let (driver, _, first) = store().await;
+    let devices = devices_over(&driver);
+    let (second, probe, cookie) = (devices.clone(), driver.clone(), first.clone());
+    driver.before_next(Op::Destroy, async move {
+        assert_eq!(second.revoke_all("ada").await.unwrap(), 1);
+        assert_eq!(user(&probe, &cookie).await, None, "gone when it answers");
+    });
+    assert_eq!(devices.revoke_all("ada").await.unwrap(), 1);
+    assert!(!driver.hook_pending(), "the second revoke ran");
+    assert_eq!(user(&driver, &first).await, None);
+    assert!(devices.list("ada").await.unwrap().is_empty());
+}
+
+/// A revoke that fails before its sessions are destroyed leaves them
+/// unlisted, lets no move of them stand, and the next revoke finishes
+/// them: no session is left signed in outside the index.
+#[tokio::test]
+async fn a_revoke_that_stopped_midway_is_finished_by_the_next() {
+    let (driver, _, first) = store().await;
+    let devices = devices_over(&driver);
+    let other = {
+        let session = open(&driver, None).await;
+        session.login("ada").unwrap();
+        cookie(commit(&driver, &session).await)
+    };
+    driver.fail_on(&[Op::Destroy], true);
+    assert!(devices.revoke_all("ada").await.is_err());
+    driver.fail_on(&[Op::Destroy], false);
+    assert!(devices.list("ada").await.unwrap().is_empty(), "not listed");
+    // A regenerate of one of them does not stand.
+    let session = open(&driver, Some(&other)).await;
+    session.regenerate().unwrap();
+    assert_eq!(commit(&driver, &session).await, CookieAction::Remove);
+    assert_eq!(user(&driver, &other).await, None);
+    // The next revoke destroys the rest.
+    assert_eq!(user(&driver, &first).await.as_deref(), Some("ada"));
+    assert_eq!(devices.revoke_all("ada").await.unwrap(), 2);
+    assert_eq!(user(&driver, &first).await, None);
+    assert!(devices.list("ada").await.unwrap().is_empty());
+}
