@@ -19,7 +19,7 @@
 //! | --- | --- | --- |
 //! | no cookie | anything | a fresh session |
 //! | `S` | sets `S` | `S` |
-//! | `S` | removes the cookie | `S` (destroyed now) |
+//! | `S` | removes the cookie | `S` (destroyed now); for a sign-in, `S` or a fresh session, signed out by a revoke as it signed in |
 //! | `S` | sets `N ≠ S`, a regenerate | `S`, moved to `N`; `S` is destroyed |
 //! | `S` | sets `N ≠ S`, a sign-in | `S` moved to `N`, or a fresh session (`S` was dead); `S` is destroyed |
 //! | `S` | sets `N ≠ S`, anything else | a fresh session (`S` was dead), stored as `N` |
@@ -366,6 +366,8 @@ struct Session {
     children: Vec<(Sid, usize)>,
     /// Answered requests that prove it dead after their `recv`: the earliest.
     dead_since: Option<u64>,
+    /// The request that answered at `dead_since`.
+    dead_by: Option<usize>,
     /// The earliest `sent` of a logout or regenerate carrying it, or of a
     /// revoke that may sign it out.
     ends_from: Option<u64>,
@@ -380,6 +382,14 @@ struct Session {
 }
 
 impl Session {
+    /// Request `by`, answered at `at`, shows it dead.
+    fn died(&mut self, at: u64, by: usize) {
+        if self.dead_since.is_none_or(|t| at < t) {
+            self.dead_since = Some(at);
+            self.dead_by = Some(by);
+        }
+    }
+
     /// Whether a logout or regenerate of it was sent before `t`.
     fn may_have_ended(&self, t: u64) -> bool {
         self.ends_from.is_some_and(|from| from < t)
@@ -440,7 +450,7 @@ fn revoked(events: &[Event], s: &mut [Session]) {
             None => return false,
         }
     };
-    for r in events {
+    for (i, r) in events.iter().enumerate() {
         let (Op::Revoke, Some(caller)) = (r.op, r.cookie) else {
             continue;
         };
@@ -457,7 +467,7 @@ fn revoked(events: &[Event], s: &mut [Session]) {
             session.ends_from = Some(session.ends_from.map_or(r.sent, |t| t.min(r.sent)));
             let before = session.creator.is_some_and(|c| events[c].recv < r.sent);
             if r.ok() && before {
-                session.dead_since = Some(session.dead_since.map_or(r.recv, |t| t.min(r.recv)));
+                session.died(r.recv, i);
             }
         }
     }
@@ -512,7 +522,7 @@ impl<'a> Checker<'a> {
                 }
             }
         }
-        for e in events {
+        for (i, e) in events.iter().enumerate() {
             if let Some(c) = e.cookie {
                 let session = &mut s[c];
                 if e.op.ends_session() {
@@ -525,7 +535,7 @@ impl<'a> Checker<'a> {
                         SetCookie::Keep => e.op.ends_session(),
                     };
                 if proves_dead {
-                    session.dead_since = Some(session.dead_since.map_or(e.recv, |t| t.min(e.recv)));
+                    session.died(e.recv, i);
                 }
             }
             let into = match e.set {
@@ -671,6 +681,9 @@ impl<'a> Checker<'a> {
             // when that was gone: the new id does not tell which.
             SetCookie::Set(_) if e.op == Op::Login => View::Unknown,
             SetCookie::Set(_) => View::Fresh,
+            // A sign-in may have signed a fresh session in (the loaded one
+            // was gone) that a revoke then signed out.
+            SetCookie::Removed if e.op == Op::Login => View::Unknown,
             SetCookie::Removed => View::Stored(c),
             SetCookie::Keep => match e.op {
                 Op::Regenerate | Op::Logout | Op::Login => View::Fresh,
@@ -738,8 +751,31 @@ impl<'a> Checker<'a> {
             self.out.found_gone += 1;
         }
         if let Some(dead) = self.s[c].dead_since.filter(|&d| d < e.sent) {
+            let by = self.s[c].dead_by.map(|i| &self.events[i]);
+            let by = by.map_or_else(String::new, |b| {
+                format!(
+                    " ({} of session {:?} from browser {}, sent at {}, {} {:?})",
+                    b.op.name(),
+                    b.cookie,
+                    b.browser,
+                    b.sent,
+                    b.status,
+                    b.set
+                )
+            });
+            let made = self.s[c].creator.map(|i| &self.events[i]);
+            let made = made.map_or_else(String::new, |m| {
+                format!(
+                    "; it was made by {} of session {:?}, sent at {}, answered at {}",
+                    m.op.name(),
+                    m.cookie,
+                    m.sent,
+                    m.recv
+                )
+            });
             let what = format!(
-                "it loaded the session, which a request answered at {dead} had shown destroyed"
+                "it loaded the session ({} {:?} {:?}), which a request answered at {dead} had shown destroyed{by}{made}",
+                e.status, e.set, e.seen
             );
             self.flag(Kind::Resurrected, e, what);
             return;
