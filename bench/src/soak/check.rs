@@ -192,6 +192,20 @@ impl Event {
     fn ok(&self) -> bool {
         (200..300).contains(&self.status)
     }
+
+    /// The request in a line, for a violation's detail.
+    fn summary(&self) -> String {
+        format!(
+            "{} of session {:?} from browser {}, sent at {}, answered at {}: {} {:?}",
+            self.op.name(),
+            self.cookie,
+            self.browser,
+            self.sent,
+            self.recv,
+            self.status,
+            self.set
+        )
+    }
 }
 
 impl Op {
@@ -751,31 +765,18 @@ impl<'a> Checker<'a> {
             self.out.found_gone += 1;
         }
         if let Some(dead) = self.s[c].dead_since.filter(|&d| d < e.sent) {
-            let by = self.s[c].dead_by.map(|i| &self.events[i]);
-            let by = by.map_or_else(String::new, |b| {
-                format!(
-                    " ({} of session {:?} from browser {}, sent at {}, {} {:?})",
-                    b.op.name(),
-                    b.cookie,
-                    b.browser,
-                    b.sent,
-                    b.status,
-                    b.set
-                )
-            });
-            let made = self.s[c].creator.map(|i| &self.events[i]);
-            let made = made.map_or_else(String::new, |m| {
-                format!(
-                    "; it was made by {} of session {:?}, sent at {}, answered at {}",
-                    m.op.name(),
-                    m.cookie,
-                    m.sent,
-                    m.recv
-                )
-            });
+            let told = |i: Option<usize>, what: &str| {
+                i.map_or_else(String::new, |i| {
+                    format!("; {what} {}", self.events[i].summary())
+                })
+            };
             let what = format!(
-                "it loaded the session ({} {:?} {:?}), which a request answered at {dead} had shown destroyed{by}{made}",
-                e.status, e.set, e.seen
+                "it loaded the session ({} {:?} {:?}), which a request answered at {dead} had shown destroyed{}{}",
+                e.status,
+                e.set,
+                e.seen,
+                told(self.s[c].dead_by, "that was"),
+                told(self.s[c].creator, "it was made by"),
             );
             self.flag(Kind::Resurrected, e, what);
             return;
