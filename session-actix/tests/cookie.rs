@@ -8,9 +8,10 @@ use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::header::{COOKIE, SET_COOKIE};
 use actix_web::http::StatusCode;
 use actix_web::{test, web, App, HttpResponse};
-use session_actix::driver::{ManualClock, Timestamp};
+use session_actix::driver::{ManualClock, SessionDriver, Timestamp};
 use session_actix::{ConfigError, CookieDriver, CookieKey, Session, SessionMiddleware};
 
+use session_test_support::driver::{Forward, Op};
 use session_test_support::fixtures::T0;
 
 async fn read(s: Session) -> actix_web::Result<String> {
@@ -33,7 +34,7 @@ fn key(byte: u8) -> CookieKey {
 }
 
 async fn app(
-    driver: CookieDriver,
+    driver: impl SessionDriver,
     clock: &ManualClock,
 ) -> impl Service<
     actix_http::Request,
@@ -285,4 +286,36 @@ fn a_driver_bound_to_another_cookie_name_is_a_configuration_error() {
         .unwrap_err();
     assert!(matches!(err, ConfigError::DriverCookieName { .. }));
     assert!(err.to_string().contains("same name"), "{err}");
+}
+
+/// A cookie session is committed by sealing the cookie again: a write and an
+/// expiry refresh make no `update` or `touch` call, there being nothing
+/// stored to compare with or extend.
+#[actix_web::test]
+async fn saves_and_refreshes_make_no_store_call() {
+    let clock = clock();
+    let driver = Forward::new(CookieDriver::new("session", key(1)));
+    let app = app(driver.clone(), &clock).await;
+    let first = written(&app).await;
+    let res = test::call_service(&app, req("POST", "/write", Some(&first))).await;
+    let second = value(&res).expect("a write sends the cookie again");
+    assert_eq!(count(&app, &second).await, "2");
+
+    // Past the refresh interval, a read sends the cookie again with a later
+    // expiry (a touch), holding the same data.
+    clock.advance(Duration::from_secs(120));
+    let res = test::call_service(&app, req("GET", "/read", Some(&second))).await;
+    let refreshed = value(&res).expect("the refresh re-seals the cookie");
+    assert_ne!(refreshed, second);
+    clock.advance(Duration::from_secs(500));
+    assert_eq!(
+        count(&app, &refreshed).await,
+        "2",
+        "the refreshed cookie lives on"
+    );
+    assert_eq!(count(&app, &second).await, "0", "the old one has expired");
+
+    assert_eq!(driver.calls(Op::Update), 0);
+    assert_eq!(driver.calls(Op::Touch), 0);
+    assert_eq!(driver.calls(Op::Load), 0);
 }

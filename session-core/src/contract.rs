@@ -17,6 +17,11 @@ pub enum CookieRead {
     /// The cookie carries the record itself (the cookie driver). `reseal` asks
     /// for the cookie to be sent again even if nothing changed, for example
     /// because it was sealed with a retired key.
+    ///
+    /// Such a session is committed by sending the cookie again
+    /// ([`SessionDriver::write_cookie`]): the engine makes no `update` or
+    /// `touch` call for it, as there is nothing stored to compare with or
+    /// extend.
     Inline {
         /// The session's id.
         id: SessionId,

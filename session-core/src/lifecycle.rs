@@ -14,6 +14,8 @@
 //!
 //! The middleware calls these; handlers never do.
 
+use std::cell::OnceCell;
+
 use crate::change::{apply_all, Change, FlashChange};
 use crate::devices::{self, IndexWork};
 use crate::driver::{CookieRead, SessionDriver, Update};
@@ -83,7 +85,7 @@ pub async fn load(
                 (None, Some(Rejected::Unknown))
             } else if policy.is_live(&record, now) {
                 let stored = Stored {
-                    key: id.store_id(),
+                    key: OnceCell::new(),
                     id,
                     inline: true,
                     record,
@@ -109,7 +111,7 @@ pub async fn load(
                         Some((id, key, record, forwarded)) => {
                             let stored = Stored {
                                 id,
-                                key,
+                                key: OnceCell::from(key),
                                 inline: false,
                                 record,
                             };
@@ -261,9 +263,11 @@ pub fn prepare_commit(session: &ReadonlySession, now: Timestamp) -> Option<Pendi
     let loaded_id = state.stored.as_ref().map(|s| s.id.clone());
     // The handler is done with the state: move, do not copy, the record.
     let step = match (state.stored.take(), state.unreadable.take()) {
-        (Some(stored), _) if state.destroy_stored && log.is_empty() => Step::Destroy(stored.key),
+        (Some(stored), _) if state.destroy_stored && log.is_empty() => {
+            Step::Destroy(stored.into_key())
+        }
         (Some(stored), _) if state.destroy_stored => Step::Create {
-            replaces: Some(stored.key),
+            replaces: Some(stored.into_key()),
         },
         (Some(stored), _) if state.regenerate => Step::Regenerate(stored),
         (Some(stored), _) if !log.is_empty() => Step::Save(stored),
@@ -431,11 +435,27 @@ impl Plan {
         }
         // The stored record is moved, not cloned: the step is consumed here.
         match step {
+            // The cookie carries the record: it is the latest there is, and
+            // nothing is stored, so there is no store call to make (and no
+            // store id to work out). The sealed cookie is the commit.
+            Step::Touch(stored) if stored.inline => {
+                let mut record = stored.record;
+                record.last_active = now;
+                record.expires_at = self.policy.expires_at(record.created_at, now);
+                Ok(set(driver, &stored.id, &record)?)
+            }
+            Step::Save(stored) if stored.inline => {
+                let mut record = stored.record;
+                let expected = record.version;
+                apply_all(&self.log, &mut record);
+                self.stamp(&mut record, expected.wrapping_add(1), now);
+                Ok(set(driver, &stored.id, &record)?)
+            }
             // With renewal on, the old id may have become a forward since
             // the load: a compare-and-set finds out (and follows it) where a
             // touch would extend the forward.
             Step::Touch(stored) if self.policy.renew_id_after.is_some() => {
-                let ids = (&stored.id, &stored.key);
+                let ids = Stored::ids(&stored.id, &stored.key);
                 let logs = std::iter::empty::<&[Change]>();
                 let saved = self.merge(driver, ids, stored.record, logs, now).await;
                 saved.map(|(action, _)| action)
@@ -447,7 +467,11 @@ impl Plan {
                 if timed(
                     driver,
                     Op::Touch,
-                    driver.touch(&stored.key, now, record.expires_at),
+                    driver.touch(
+                        Stored::ids(&stored.id, &stored.key).1,
+                        now,
+                        record.expires_at,
+                    ),
                 )
                 .await?
                 {
@@ -471,7 +495,7 @@ impl Plan {
                 Ok(set(driver, &id, &record)?)
             }
             Step::Regenerate(stored) => {
-                let old = (&stored.id, &stored.key);
+                let old = Stored::ids(&stored.id, &stored.key);
                 match self.index.take() {
                     Some(index) if driver.keeps_records() => {
                         self.regenerate_indexed(driver, &index, old, now).await
@@ -788,7 +812,13 @@ impl Plan {
         let Some(gate) = gate else {
             let logs = std::iter::once(log.as_slice());
             return self
-                .merge(driver, (&stored.id, &stored.key), stored.record, logs, now)
+                .merge(
+                    driver,
+                    Stored::ids(&stored.id, &stored.key),
+                    stored.record,
+                    logs,
+                    now,
+                )
                 .await
                 .map(|(a, _)| a);
         };
@@ -809,7 +839,7 @@ impl Plan {
                 "committing parallel saves together"
             );
         }
-        let ids = (&stored.id, &stored.key);
+        let ids = Stored::ids(&stored.id, &stored.key);
         let result = self.merge(driver, ids, base, lead.logs(), now).await;
         let (result, record) = match result {
             Ok((action, record)) => (Ok(action), record),

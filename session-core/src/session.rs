@@ -1,7 +1,7 @@
 //! The in-request session: the data API a handler uses and the state the
 //! commit works from.
 
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::fmt;
 use std::ops::Deref;
 use std::rc::Rc;
@@ -42,12 +42,33 @@ pub enum Status {
 pub(crate) struct Stored {
     /// The id the cookie holds.
     pub(crate) id: SessionId,
-    /// The id the store holds the record under ([`SessionId::store_id`]).
-    pub(crate) key: SessionId,
+    /// The id the store holds the record under ([`SessionId::store_id`]),
+    /// once known: a server-side load starts from it, while an inline
+    /// session (the cookie driver) works it out only if a commit needs it,
+    /// so a read of a cookie session hashes nothing.
+    pub(crate) key: OnceCell<SessionId>,
     /// The record lives in the cookie itself (no server copy to re-read).
     pub(crate) inline: bool,
     /// The loaded record, before this request's changes.
     pub(crate) record: Record,
+}
+
+impl Stored {
+    /// The pair of ids a commit works with: the cookie's and the store's.
+    /// From the fields, so that the caller may move the record out while it
+    /// holds them.
+    pub(crate) fn ids<'a>(
+        id: &'a SessionId,
+        key: &'a OnceCell<SessionId>,
+    ) -> (&'a SessionId, &'a SessionId) {
+        (id, key.get_or_init(|| id.store_id()))
+    }
+
+    /// [`Stored::key`], taking it.
+    pub(crate) fn into_key(self) -> SessionId {
+        let Stored { id, key, .. } = self;
+        key.into_inner().unwrap_or_else(|| id.store_id())
+    }
 }
 
 #[derive(Debug)]

@@ -302,7 +302,9 @@ impl SessionDriver for CookieDriver {
     }
 
     /// Always [`Update::Updated`]: there is no stored version to compare
-    /// with, so the last response to set the cookie wins.
+    /// with, so the last response to set the cookie wins. The lifecycle
+    /// never calls it for this driver's sessions (it seals the cookie
+    /// instead); it answers for callers of the trait.
     async fn update(
         &self,
         _id: &SessionId,
@@ -312,7 +314,8 @@ impl SessionDriver for CookieDriver {
         Ok(Update::Updated)
     }
 
-    /// Always `true`: the new expiry goes out in the re-sealed cookie.
+    /// Always `true`: the new expiry goes out in the re-sealed cookie. Like
+    /// `update`, never called by the lifecycle for this driver's sessions.
     async fn touch(
         &self,
         _id: &SessionId,
