@@ -74,6 +74,11 @@ impl Record {
         serde_json::to_vec(self).map_err(DriverError::Encode)
     }
 
+    /// Appends [`Record::encode`]'s bytes to `out`.
+    pub(crate) fn encode_into(&self, out: &mut Vec<u8>) -> Result<(), DriverError> {
+        serde_json::to_writer(out, self).map_err(DriverError::Encode)
+    }
+
     /// Reads bytes written by [`Record::encode`].
     pub fn decode(bytes: &[u8]) -> Result<Self, DriverError> {
         serde_json::from_slice(bytes).map_err(DriverError::Corrupt)

@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use aes_gcm::{Aes256Gcm, KeyInit};
 use hkdf::Hkdf;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -75,6 +76,9 @@ pub enum KeyError {
 pub struct CookieKey {
     bytes: [u8; KEY_LEN],
     id: KeyId,
+    /// The AES-256 key schedule and GHASH key, expanded once here rather
+    /// than on every seal and open.
+    cipher: Aes256Gcm,
 }
 
 /// The key's bytes are wiped when it is dropped, so a freed key does not
@@ -195,8 +199,14 @@ impl CookieKey {
         self
     }
 
+    #[cfg(test)]
     pub(crate) fn bytes(&self) -> &[u8; KEY_LEN] {
         &self.bytes
+    }
+
+    /// The cipher for this key.
+    pub(crate) fn cipher(&self) -> &Aes256Gcm {
+        &self.cipher
     }
 
     fn from_bytes(bytes: [u8; KEY_LEN]) -> Self {
@@ -206,9 +216,12 @@ impl CookieKey {
             .finalize();
         let mut id = [0u8; KEY_ID_LEN];
         id.copy_from_slice(&digest[..KEY_ID_LEN]);
+        // From the slice: no copy of the key on the stack to wipe.
+        let cipher = Aes256Gcm::new_from_slice(&bytes).expect("a cookie key is 32 bytes");
         Self {
             bytes,
             id: KeyId(id),
+            cipher,
         }
     }
 }

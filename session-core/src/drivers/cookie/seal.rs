@@ -1,7 +1,7 @@
 //! The sealed cookie format, version 1. See the module docs of
 //! [`crate::drivers::cookie`] for the layout.
 
-use aes_gcm::aead::{Aead, KeyInit, Nonce, Payload};
+use aes_gcm::aead::{AeadInOut, Nonce, Tag};
 use aes_gcm::Aes256Gcm;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -40,14 +40,32 @@ pub(crate) struct Opened {
     pub(crate) old_key: bool,
 }
 
-/// The associated data: the clear header, then the cookie name. The header
-/// has a fixed length, so the concatenation is unambiguous.
-fn aad(header: &[u8], cookie_name: &str) -> Vec<u8> {
-    let mut aad = Vec::with_capacity(header.len() + cookie_name.len());
-    aad.extend_from_slice(header);
-    aad.extend_from_slice(cookie_name.as_bytes());
-    aad
+/// Runs `f` with the associated data: the clear header, then the cookie
+/// name. The header has a fixed length, so the concatenation is
+/// unambiguous. Built on the stack for any name of up to
+/// [`AAD_ON_STACK`] bytes less the header.
+fn with_aad<R>(header: &[u8], cookie_name: &str, f: impl FnOnce(&[u8]) -> R) -> R {
+    let len = header.len() + cookie_name.len();
+    if len <= AAD_ON_STACK {
+        let mut aad = [0u8; AAD_ON_STACK];
+        aad[..header.len()].copy_from_slice(header);
+        aad[header.len()..len].copy_from_slice(cookie_name.as_bytes());
+        f(&aad[..len])
+    } else {
+        let mut aad = Vec::with_capacity(len);
+        aad.extend_from_slice(header);
+        aad.extend_from_slice(cookie_name.as_bytes());
+        f(&aad)
+    }
 }
+
+/// Room for the associated data of a cookie name of up to 59 bytes without
+/// an allocation.
+const AAD_ON_STACK: usize = 64;
+
+/// How many bytes of record JSON a sealed value makes room for before it
+/// grows its buffer: enough for a typical small session.
+const JSON_GUESS: usize = 256;
 
 /// Seals with a fresh random nonce from the operating system.
 pub(crate) fn seal(
@@ -64,6 +82,11 @@ pub(crate) fn seal(
 
 /// Seals with the given nonce. Only [`seal`] (random nonce) and the fixed
 /// test vector call this: reusing a nonce under one key breaks AES-GCM.
+///
+/// The value is built in one buffer: the clear header and nonce, then the
+/// plaintext (id, issued-at, the record's JSON written in place), which is
+/// encrypted where it lies, then the tag; and base64 of that buffer is the
+/// only other allocation.
 pub(crate) fn seal_with_nonce(
     key: &CookieKey,
     cookie_name: &str,
@@ -72,45 +95,45 @@ pub(crate) fn seal_with_nonce(
     issued_at: Timestamp,
     record: &Record,
 ) -> Result<String, DriverError> {
-    let json = record.encode()?;
-    let mut plaintext = Vec::with_capacity(PAYLOAD_HEADER_LEN + json.len());
-    plaintext.extend_from_slice(&id_bytes(id));
-    plaintext.extend_from_slice(&issued_at.as_secs().to_be_bytes());
-    plaintext.extend_from_slice(&json);
-
-    let mut header = [0u8; HEADER_LEN];
-    header[0] = VERSION;
-    header[1..].copy_from_slice(key.id().as_bytes());
-
-    let cipher = cipher(key);
-    let sealed = cipher
-        .encrypt(
-            &Nonce::<Aes256Gcm>::from(*nonce),
-            Payload {
-                msg: &plaintext,
-                aad: &aad(&header, cookie_name),
-            },
-        )
-        .map_err(|_| DriverError::TooLarge {
-            // AES-GCM refuses only plaintexts over 64 GiB.
-            size: plaintext.len(),
-            limit: MAX_VALUE_LEN,
-        })?;
-
-    let mut raw = Vec::with_capacity(HEADER_LEN + NONCE_LEN + sealed.len());
-    raw.extend_from_slice(&header);
+    const PLAINTEXT_AT: usize = HEADER_LEN + NONCE_LEN;
+    let mut raw = Vec::with_capacity(OVERHEAD + JSON_GUESS);
+    raw.push(VERSION);
+    raw.extend_from_slice(key.id().as_bytes());
     raw.extend_from_slice(nonce);
-    raw.extend_from_slice(&sealed);
+    raw.extend_from_slice(&id_bytes(id));
+    raw.extend_from_slice(&issued_at.as_secs().to_be_bytes());
+    record.encode_into(&mut raw)?;
+
+    let (head, plaintext) = raw.split_at_mut(PLAINTEXT_AT);
+    let size = plaintext.len();
+    let tag = with_aad(&head[..HEADER_LEN], cookie_name, |aad| {
+        key.cipher().encrypt_inout_detached(
+            &Nonce::<Aes256Gcm>::from(*nonce),
+            aad,
+            plaintext.into(),
+        )
+    })
+    .map_err(|_| DriverError::TooLarge {
+        // AES-GCM refuses only plaintexts over 64 GiB.
+        size,
+        limit: MAX_VALUE_LEN,
+    })?;
+    raw.extend_from_slice(&tag);
     Ok(URL_SAFE_NO_PAD.encode(raw))
 }
 
 /// Opens a value sealed by [`seal`] for `cookie_name` with a key of `ring`.
 /// The error is a reason fit for a log line; it never contains the value.
+///
+/// The value is decoded into one buffer and decrypted in place; the record
+/// is read from there.
 pub(crate) fn open(ring: &KeyRing, cookie_name: &str, value: &str) -> Result<Opened, &'static str> {
     if value.len() > MAX_VALUE_LEN {
         return Err("the session cookie is longer than any value this driver issues");
     }
-    let raw = URL_SAFE_NO_PAD
+    // A buffer of the value's own size (one on the stack would be sized for
+    // the longest value, and zeroing 3 KB costs more than the allocation).
+    let mut raw = URL_SAFE_NO_PAD
         .decode(value)
         .map_err(|_| "the session cookie is not canonical URL-safe base64 without padding")?;
     if raw.len() < HEADER_LEN + NONCE_LEN + TAG_LEN {
@@ -119,26 +142,27 @@ pub(crate) fn open(ring: &KeyRing, cookie_name: &str, value: &str) -> Result<Ope
     if raw[0] != VERSION {
         return Err("the session cookie has an unknown format version");
     }
-    let (header, rest) = raw.split_at(HEADER_LEN);
-    let (nonce, sealed) = rest.split_at(NONCE_LEN);
-    let nonce = Nonce::<Aes256Gcm>::try_from(nonce)
+    let (header, rest) = raw.split_at_mut(HEADER_LEN);
+    let (nonce, rest) = rest.split_at_mut(NONCE_LEN);
+    let (sealed, tag) = rest.split_at_mut(rest.len() - TAG_LEN);
+    let nonce = Nonce::<Aes256Gcm>::try_from(&*nonce)
         .map_err(|_| "the session cookie has a malformed nonce")?;
-    let aad = aad(header, cookie_name);
+    let tag =
+        Tag::<Aes256Gcm>::try_from(&*tag).map_err(|_| "the session cookie has a malformed tag")?;
 
     let mut matched = false;
     for (key, current) in ring.matching(&header[1..]) {
         matched = true;
-        let cipher = cipher(key);
-        let Ok(plaintext) = cipher.decrypt(
-            &nonce,
-            Payload {
-                msg: sealed,
-                aad: &aad,
-            },
-        ) else {
-            continue;
-        };
-        return decode_payload(&plaintext, !current);
+        // On a wrong key or a forged value the buffer is left as it was
+        // (the tag is checked before anything is decrypted), so the next
+        // key of the same id sees the ciphertext.
+        let opened = with_aad(header, cookie_name, |aad| {
+            key.cipher()
+                .decrypt_inout_detached(&nonce, aad, (&mut *sealed).into(), &tag)
+        });
+        if opened.is_ok() {
+            return decode_payload(sealed, !current);
+        }
     }
     if matched {
         Err("the session cookie failed authentication (tampered with, or sealed for another cookie name)")
@@ -163,11 +187,6 @@ fn decode_payload(plaintext: &[u8], old_key: bool) -> Result<Opened, &'static st
         record,
         old_key,
     })
-}
-
-fn cipher(key: &CookieKey) -> Aes256Gcm {
-    // From the slice: no copy of the key on the stack to wipe.
-    Aes256Gcm::new_from_slice(key.bytes()).expect("a cookie key is 32 bytes")
 }
 
 /// The 32 bytes an id's text stands for.
