@@ -467,7 +467,7 @@ impl SessionDriver for RedisDriver {
             .run(
                 value::UPDATE
                     .key(&key)
-                    .arg(value::digits(expected_version))
+                    .arg(&value::digits(expected_version)[..])
                     .arg(record.last_active.as_secs())
                     .arg(&stored)
                     .arg(ttl)
@@ -495,8 +495,8 @@ impl SessionDriver for RedisDriver {
             .run(
                 value::TOUCH
                     .key(&key)
-                    .arg(value::digits(last_active.as_secs()))
-                    .arg(value::digits(expires_at.as_secs()))
+                    .arg(&value::digits(last_active.as_secs())[..])
+                    .arg(&value::digits(expires_at.as_secs())[..])
                     .arg(value::ttl_ms(last_active, expires_at))
                     .invoke_async(&mut conn),
             )

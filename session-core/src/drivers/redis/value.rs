@@ -36,24 +36,39 @@ const EXPIRES_AT: std::ops::Range<usize> = 45..65;
 /// would otherwise do that.
 const MAX_TTL_MS: u64 = 1_000_000_000_000_000;
 
-/// Fixed-width decimal text of a number, as used in the header.
-pub(super) fn digits(n: u64) -> String {
-    format!("{n:020}")
+/// Room made for the record's JSON before the buffer grows: a typical small
+/// session fits.
+const JSON_GUESS: usize = 256;
+
+/// How many decimal digits a header number takes: enough for `u64::MAX`.
+const DIGITS: usize = 20;
+
+/// Fixed-width decimal text of a number, as used in the header (zero
+/// padded to [`DIGITS`]). Written by hand: `format!("{n:020}")` costs an
+/// allocation and about ten times the instructions.
+pub(super) fn digits(mut n: u64) -> [u8; DIGITS] {
+    let mut out = [b'0'; DIGITS];
+    for digit in out.iter_mut().rev() {
+        // `n % 10` is below 10, so the cast keeps it whole.
+        *digit = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    out
 }
 
 /// The value stored for `record`.
 pub(super) fn encode(record: &Record) -> Result<Vec<u8>, DriverError> {
-    let json = record.encode()?;
-    let mut out = Vec::with_capacity(HEADER_LEN + json.len());
+    let mut out = Vec::with_capacity(HEADER_LEN + JSON_GUESS);
     out.extend_from_slice(TAG);
-    out.extend_from_slice(digits(record.version).as_bytes());
+    out.extend_from_slice(&digits(record.version));
     out.push(b':');
-    out.extend_from_slice(digits(record.last_active.as_secs()).as_bytes());
+    out.extend_from_slice(&digits(record.last_active.as_secs()));
     out.push(b':');
-    out.extend_from_slice(digits(record.expires_at.as_secs()).as_bytes());
+    out.extend_from_slice(&digits(record.expires_at.as_secs()));
     out.push(b'\n');
     debug_assert_eq!(out.len(), HEADER_LEN);
-    out.extend_from_slice(&json);
+    // Written in place after the header: no separate JSON buffer to copy.
+    record.encode_into(&mut out)?;
     Ok(out)
 }
 
@@ -79,15 +94,18 @@ impl std::fmt::Display for Corrupt {
     }
 }
 
+/// The number written by [`digits`] at `range`; anything but decimal digits,
+/// or a number past `u64::MAX`, is a corrupt header.
 fn number(header: &[u8], range: std::ops::Range<usize>) -> Result<u64, Corrupt> {
-    let text = &header[range];
-    if !text.iter().all(u8::is_ascii_digit) {
-        return Err(Corrupt::Header);
-    }
-    std::str::from_utf8(text)
-        .ok()
-        .and_then(|t| t.parse().ok())
-        .ok_or(Corrupt::Header)
+    header[range].iter().try_fold(0u64, |n, &b| {
+        let digit = b.wrapping_sub(b'0');
+        if digit > 9 {
+            return Err(Corrupt::Header);
+        }
+        n.checked_mul(10)
+            .and_then(|n| n.checked_add(u64::from(digit)))
+            .ok_or(Corrupt::Header)
+    })
 }
 
 /// Reads a stored value. The header's version and times win over the JSON's.
@@ -264,9 +282,9 @@ mod tests {
     fn the_header_wins_over_the_json() {
         let r = record();
         let mut bytes = encode(&r).unwrap();
-        let patch = format!("{}:{}", digits(1_700_000_100), digits(1_700_009_000));
+        let patch = [&digits(1_700_000_100)[..], b":", &digits(1_700_009_000)].concat();
         let at = LAST_ACTIVE.start;
-        bytes[at..at + patch.len()].copy_from_slice(patch.as_bytes());
+        bytes[at..at + patch.len()].copy_from_slice(&patch);
         let back = decode(&bytes).unwrap();
         assert_eq!(back.last_active, Timestamp::from_secs(1_700_000_100));
         assert_eq!(back.expires_at, Timestamp::from_secs(1_700_009_000));
@@ -311,6 +329,18 @@ mod tests {
         assert_eq!(ttl_ms(t(100), t(100)), 1);
         assert_eq!(ttl_ms(t(100), t(50)), 1);
         assert_eq!(ttl_ms(t(0), t(u64::MAX)), MAX_TTL_MS);
+    }
+
+    #[test]
+    fn header_numbers_are_twenty_digits_and_refuse_overflow() {
+        assert_eq!(&digits(0), b"00000000000000000000");
+        assert_eq!(&digits(1_754_300_000), b"00000000001754300000");
+        assert_eq!(&digits(u64::MAX), b"18446744073709551615");
+        let header = b"18446744073709551616";
+        assert_eq!(number(header, 0..20), Err(Corrupt::Header));
+        assert_eq!(number(b"0000000000000000000a", 0..20), Err(Corrupt::Header));
+        assert_eq!(number(b"0000000000000000000/", 0..20), Err(Corrupt::Header));
+        assert_eq!(number(b"00000000000000000042", 0..20), Ok(42));
     }
 
     #[test]
