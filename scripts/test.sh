@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 . scripts/services.sh
 
 ensure_redis
+ensure_valkey
 ensure_postgres
 ensure_mariadb
 ensure_browser

