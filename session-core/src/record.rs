@@ -71,7 +71,10 @@ impl Record {
 
     /// The record as compact JSON bytes, the format the server drivers store.
     pub fn encode(&self) -> Result<Vec<u8>, DriverError> {
-        serde_json::to_vec(self).map_err(DriverError::Encode)
+        // As serde_json::to_vec does.
+        let mut out = Vec::with_capacity(128);
+        self.encode_into(&mut out)?;
+        Ok(out)
     }
 
     /// Appends [`Record::encode`]'s bytes to `out`.
