@@ -6,6 +6,10 @@ use serde_json::{Map, Value};
 use crate::error::DriverError;
 use crate::time::Timestamp;
 
+/// Room a buffer makes for a record's JSON before it grows: a typical small
+/// session (a few short keys and a flash message) fits.
+pub(crate) const JSON_GUESS: usize = 256;
+
 /// Everything stored for one session.
 ///
 /// Drivers treat it as a unit: they store it (usually as the bytes from
@@ -71,8 +75,7 @@ impl Record {
 
     /// The record as compact JSON bytes, the format the server drivers store.
     pub fn encode(&self) -> Result<Vec<u8>, DriverError> {
-        // As serde_json::to_vec does.
-        let mut out = Vec::with_capacity(128);
+        let mut out = Vec::with_capacity(JSON_GUESS);
         self.encode_into(&mut out)?;
         Ok(out)
     }

@@ -9,7 +9,7 @@ use base64::Engine as _;
 use super::key::{CookieKey, KeyRing, KEY_ID_LEN};
 use crate::error::DriverError;
 use crate::id::{SessionId, ID_BYTES};
-use crate::record::Record;
+use crate::record::{Record, JSON_GUESS};
 use crate::time::Timestamp;
 
 /// The first byte of every sealed value in this format.
@@ -62,10 +62,6 @@ fn with_aad<R>(header: &[u8], cookie_name: &str, f: impl FnOnce(&[u8]) -> R) -> 
 /// Room for the associated data of a cookie name of up to 59 bytes without
 /// an allocation.
 const AAD_ON_STACK: usize = 64;
-
-/// How many bytes of record JSON a sealed value makes room for before it
-/// grows its buffer: enough for a typical small session.
-const JSON_GUESS: usize = 256;
 
 /// Seals with a fresh random nonce from the operating system.
 pub(crate) fn seal(

