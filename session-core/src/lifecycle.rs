@@ -437,13 +437,8 @@ impl Plan {
         match step {
             // The cookie carries the record: it is the latest there is, and
             // nothing is stored, so there is no store call to make (and no
-            // store id to work out). The sealed cookie is the commit.
-            Step::Touch(stored) if stored.inline => {
-                let mut record = stored.record;
-                record.last_active = now;
-                record.expires_at = self.policy.expires_at(record.created_at, now);
-                Ok(set(driver, &stored.id, &record)?)
-            }
+            // store id to work out). The sealed cookie is the commit; a
+            // touch of one is the plain touch below, without the store call.
             Step::Save(stored) if stored.inline => {
                 let mut record = stored.record;
                 let expected = record.version;
@@ -454,7 +449,7 @@ impl Plan {
             // With renewal on, the old id may have become a forward since
             // the load: a compare-and-set finds out (and follows it) where a
             // touch would extend the forward.
-            Step::Touch(stored) if self.policy.renew_id_after.is_some() => {
+            Step::Touch(stored) if self.policy.renew_id_after.is_some() && !stored.inline => {
                 let ids = Stored::ids(&stored.id, &stored.key);
                 let logs = std::iter::empty::<&[Change]>();
                 let saved = self.merge(driver, ids, stored.record, logs, now).await;
@@ -464,17 +459,18 @@ impl Plan {
                 let mut record = stored.record;
                 record.last_active = now;
                 record.expires_at = self.policy.expires_at(record.created_at, now);
-                if timed(
-                    driver,
-                    Op::Touch,
-                    driver.touch(
-                        Stored::ids(&stored.id, &stored.key).1,
-                        now,
-                        record.expires_at,
-                    ),
-                )
-                .await?
-                {
+                let touched = stored.inline
+                    || timed(
+                        driver,
+                        Op::Touch,
+                        driver.touch(
+                            Stored::ids(&stored.id, &stored.key).1,
+                            now,
+                            record.expires_at,
+                        ),
+                    )
+                    .await?;
+                if touched {
                     Ok(set(driver, &stored.id, &record)?)
                 } else {
                     // Ended by a parallel request, which sent what the
