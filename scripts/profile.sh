@@ -11,9 +11,11 @@
 #
 # What it does: starts the testbed under `valgrind --tool=callgrind` on
 # 127.0.0.1:$PROFILE_PORT (default 18500), makes one session with
-# `POST /write`, warms up with a 1 s wrk run (4 connections), zeroes the
-# counters, runs wrk for $PROFILE_SECONDS (default 3) with the session's
-# cookie, dumps the counters and stops the testbed. Prints the instructions
+# `POST /write`, warms up with a 1 s wrk run ($PROFILE_CONNECTIONS
+# connections, default 4), zeroes the counters, runs wrk for
+# $PROFILE_SECONDS (default 3) with the session's cookie, dumps the counters
+# and stops the testbed. With one connection a Redis write's count is
+# steady (no batching of parallel saves to vary it). Prints the instructions
 # per request and the path of the profile, for example
 #
 #   callgrind_annotate --inclusive=no --threshold=100 FILE | head -60
@@ -33,6 +35,7 @@ ROUTE=${2:?usage: scripts/profile.sh STORE ROUTE [TESTBED]}
 BIN=${3:-${CARGO_TARGET_DIR:-target}/release/examples/testbed}
 PORT=${PROFILE_PORT:-18500}
 SECONDS_RUN=${PROFILE_SECONDS:-3}
+CONNECTIONS=${PROFILE_CONNECTIONS:-4}
 OUT=${PROFILE_DIR:-$(mktemp -d)}
 
 for tool in valgrind wrk curl callgrind_control; do
@@ -77,9 +80,9 @@ wrk.method = "$method"
 wrk.headers["Cookie"] = "$cookie"
 LUA
 url="http://127.0.0.1:$PORT/$ROUTE"
-wrk -t1 -c4 -d1s -s "$OUT/wrk.lua" "$url" >/dev/null
+wrk -t1 -c"$CONNECTIONS" -d1s -s "$OUT/wrk.lua" "$url" >/dev/null
 callgrind_control -z "$pid" >/dev/null 2>&1
-requests=$(wrk -t1 -c4 -d"${SECONDS_RUN}s" -s "$OUT/wrk.lua" "$url" | awk '/requests in/ {print $1}')
+requests=$(wrk -t1 -c"$CONNECTIONS" -d"${SECONDS_RUN}s" -s "$OUT/wrk.lua" "$url" | awk '/requests in/ {print $1}')
 callgrind_control -d "$pid" >/dev/null 2>&1
 kill "$pid"
 wait "$pid" 2>/dev/null || true
