@@ -154,6 +154,11 @@ pub trait SessionDriver: Send + Sync + fmt::Debug + 'static {
 
     /// Replaces the record under `id` if its stored version is
     /// `expected_version` (compare-and-set). `record.version` is the new one.
+    ///
+    /// The engine usually passes the record `load` returned, with the
+    /// request's changes applied in place, so bytes the driver kept there
+    /// ([`Record::keep_loaded_from`]) come back; a record that was rebuilt
+    /// or already stored may carry none or older ones.
     async fn update(
         &self,
         id: &SessionId,

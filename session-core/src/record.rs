@@ -1,5 +1,8 @@
 //! The record a driver stores for one session.
 
+use std::fmt;
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -16,7 +19,10 @@ pub(crate) const JSON_GUESS: usize = 256;
 /// [`Record::encode`]) and give it back from `load`. `version` is what makes
 /// commits safe under parallel requests: a driver's `update` only replaces a
 /// record whose stored version is the one the caller expects.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+///
+/// Two records are equal when these six fields are; the
+/// [loaded bytes](Record::loaded_from) a driver may keep do not count.
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Record {
     /// The session data, key to JSON value.
     #[serde(rename = "d", default)]
@@ -36,6 +42,31 @@ pub struct Record {
     /// Bumped by one on every save; the compare-and-set token.
     #[serde(rename = "v")]
     pub version: u64,
+    /// What the driver loaded the record from, if it kept it.
+    #[serde(skip)]
+    pub(crate) loaded_from: Option<LoadedFrom>,
+}
+
+/// The stored bytes a record was read from, shared by its clones.
+#[derive(Clone)]
+pub(crate) struct LoadedFrom(Arc<Vec<u8>>);
+
+/// The length only: the bytes are the session's data.
+impl fmt::Debug for LoadedFrom {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} bytes", self.0.len())
+    }
+}
+
+impl PartialEq for Record {
+    fn eq(&self, other: &Self) -> bool {
+        self.data == other.data
+            && self.flash == other.flash
+            && self.created_at == other.created_at
+            && self.last_active == other.last_active
+            && self.expires_at == other.expires_at
+            && self.version == other.version
+    }
 }
 
 impl Record {
@@ -49,6 +80,7 @@ impl Record {
             last_active: now,
             expires_at,
             version: 0,
+            loaded_from: None,
         }
     }
 
@@ -88,6 +120,39 @@ impl Record {
     /// Reads bytes written by [`Record::encode`].
     pub fn decode(bytes: &[u8]) -> Result<Self, DriverError> {
         serde_json::from_slice(bytes).map_err(DriverError::Corrupt)
+    }
+
+    /// Keeps `stored`, the exact bytes this record was just read from, for
+    /// a driver whose store compares whole values (the Redis driver's
+    /// `SET … IFEQ`).
+    ///
+    /// The engine applies a request's changes to the record `load` gave it
+    /// and hands that record to [`update`](crate::driver::SessionDriver::update),
+    /// so the driver finds its bytes there again. They are a hint, never the
+    /// truth: a record that was copied, rebuilt or stored since carries old
+    /// bytes or none. Check them against `expected_version` and let the
+    /// store compare them; a mismatch is an ordinary conflict. Clones share
+    /// the bytes; [`Debug`] shows only their length.
+    ///
+    /// ```
+    /// use session_actix::driver::{Record, Timestamp};
+    ///
+    /// let stored = br#"{"d":{},"f":{},"c":1,"a":1,"e":60,"v":3}"#.to_vec();
+    /// let mut record = Record::decode(&stored)?;
+    /// record.keep_loaded_from(stored);
+    /// assert_eq!(record.version, 3);
+    /// assert!(record.loaded_from().is_some_and(|b| b.starts_with(b"{")));
+    /// // Not part of the record's value.
+    /// assert_eq!(record, Record::decode(br#"{"d":{},"f":{},"c":1,"a":1,"e":60,"v":3}"#)?);
+    /// # Ok::<(), session_actix::driver::DriverError>(())
+    /// ```
+    pub fn keep_loaded_from(&mut self, stored: Vec<u8>) {
+        self.loaded_from = Some(LoadedFrom(Arc::new(stored)));
+    }
+
+    /// The bytes kept by [`Record::keep_loaded_from`], if any.
+    pub fn loaded_from(&self) -> Option<&[u8]> {
+        self.loaded_from.as_ref().map(|b| b.0.as_slice())
     }
 }
 

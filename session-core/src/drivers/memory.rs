@@ -111,6 +111,7 @@ impl CompactRecord {
             last_active: self.last_active,
             expires_at: self.expires_at,
             version: self.version,
+            loaded_from: None,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Building a [`RedisDriver`]: settings, connecting, and what can go wrong.
 
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -163,9 +164,11 @@ impl RedisDriverBuilder {
             .set_max_delay(RECONNECT_MAX_DELAY)
     }
 
-    fn finish(self, conn: Conn, target: String) -> RedisDriver {
+    /// `set_ifeq`: whether the server's `SET` takes `IFEQ`.
+    fn finish(self, conn: Conn, target: String, set_ifeq: bool) -> RedisDriver {
         RedisDriver {
             conn,
+            set_ifeq: Arc::new(AtomicBool::new(set_ifeq)),
             prefix: Arc::from(self.prefix),
             timeout: self.timeout,
             connect_timeout: self.connect_timeout,
@@ -180,7 +183,8 @@ impl RedisDriverBuilder {
     ///
     /// The connection is made now, so a wrong URL, password or address fails
     /// at start-up rather than at the first request. Afterwards it reconnects
-    /// by itself.
+    /// by itself. The server is also asked whether its `SET` takes `IFEQ`
+    /// (`COMMAND DOCS SET`; see [updates without Lua](super#updates-without-lua)).
     pub async fn connect(self, url: &str) -> Result<RedisDriver, RedisConnectError> {
         self.validate()?;
         let client = redis::Client::open(url).map_err(RedisConnectError::Url)?;
@@ -192,19 +196,26 @@ impl RedisDriverBuilder {
             .map_err(|_| RedisConnectError::ConnectTimeout(limit))?
             .map_err(RedisConnectError::Connect)?;
         let target = redact_url(url);
-        Ok(self.finish(Conn::Single(manager), target))
+        let mut conn = Conn::Single(manager);
+        let set_ifeq = super::set_takes_ifeq(&mut conn, self.timeout).await;
+        Ok(self.finish(conn, target, set_ifeq))
     }
 
     /// Uses a `ConnectionManager` the application already has, so sessions
     /// share its connection. Its own reconnection and response-timeout
     /// settings apply; this driver's [`timeout`](Self::timeout) still bounds
-    /// every call.
+    /// every call. Updates use the Lua script ([updates without
+    /// Lua](super#updates-without-lua) needs [`connect`](Self::connect)).
     pub fn build_with_connection_manager(
         self,
         manager: ConnectionManager,
     ) -> Result<RedisDriver, RedisConnectError> {
         self.validate()?;
-        Ok(self.finish(Conn::Single(manager), "(connection provided)".to_owned()))
+        Ok(self.finish(
+            Conn::Single(manager),
+            "(connection provided)".to_owned(),
+            false,
+        ))
     }
 
     /// Connects to a Redis Cluster through any of its nodes (`redis://` or,
@@ -239,7 +250,8 @@ impl RedisDriverBuilder {
             .map(|n| redact_url(n))
             .collect::<Vec<_>>()
             .join(", ");
-        Ok(self.finish(Conn::Cluster(conn), format!("cluster [{target}]")))
+        // Scripts on a cluster: its nodes may run different versions.
+        Ok(self.finish(Conn::Cluster(conn), format!("cluster [{target}]"), false))
     }
 
     /// Uses a cluster connection the application already has.
@@ -252,6 +264,7 @@ impl RedisDriverBuilder {
         Ok(self.finish(
             Conn::Cluster(conn),
             "cluster (connection provided)".to_owned(),
+            false,
         ))
     }
 }

@@ -58,7 +58,8 @@
 //!   Redis runs a script alone, so no other write can come in between. On a
 //!   version mismatch the script returns the current value, so
 //!   [`Update::Conflict`] carries the record and the merge-and-retry costs no
-//!   extra read.
+//!   extra read. On servers that have it, `update` is a `SET … IFEQ`
+//!   instead (see [below](#updates-without-lua)), atomic by itself.
 //! - **Group commit.** The driver is [remote](crate::driver::SessionDriver::remote),
 //!   so saves to one session
 //!   from this process that arrive while one is running are stored together
@@ -92,15 +93,41 @@
 //! | --- | --- |
 //! | `load` | `GET` |
 //! | `create` | `SET key value NX PX ttl` |
-//! | `update` | `EVALSHA` (`GETRANGE`, then `SET … PX` or `GET` inside) |
+//! | `update` | `SET key value IFEQ loaded PX ttl` where the server has it; else `EVALSHA` (`GETRANGE`, then `SET … PX` or `GET` inside) |
 //! | `touch` | `EVALSHA` (`GETRANGE`, `SETRANGE`, `PEXPIRE` inside) |
 //! | `destroy` | `DEL` |
 //!
-//! Two exceptions: the first script call after Redis starts (or after
-//! `SCRIPT FLUSH`) costs two more round trips to load the script, and a
+//! Three exceptions: the first script call after Redis starts (or after
+//! `SCRIPT FLUSH`) costs two more round trips to load the script; a
 //! `create` whose `SET NX` finds the key taken runs one more script to check
 //! whether that record is merely expired (practically never: ids are 256
-//! random bits).
+//! random bits); and a `SET … IFEQ` that finds other bytes (a parallel
+//! request's save or refresh) is followed by a `GET` for the current record.
+//!
+//! # Updates without Lua
+//!
+//! Valkey 8.1 and Redis 8.4 added `SET … IFEQ value`: the write happens
+//! only if the key holds exactly `value`. [`RedisDriverBuilder::connect`]
+//! asks the server (`COMMAND DOCS SET`) whether its `SET` takes `IFEQ`. If
+//! it does, `load` keeps the bytes it read in the record
+//! ([`Record::keep_loaded_from`]), and `update` of a record that carries the
+//! bytes of a live record at the expected version sends
+//! `SET key new IFEQ loaded PX ttl`: one plain command instead of a script.
+//! Bytes equal to the loaded ones mean the same version, not touched since
+//! and not expired, which is what the script checks, so the guarantees
+//! above hold alike. When the stored bytes differ, a `GET` tells a
+//! conflict (answered with the current record) from a gone session.
+//!
+//! The script is still used for `touch`, for records that carry no loaded
+//! bytes (one a batch of parallel saves just stored, for instance), for
+//! drivers built with [`RedisDriverBuilder::build_with_connection_manager`]
+//! (no detection) and on Redis Cluster, whose nodes may run different
+//! versions during an upgrade. If a server refuses `IFEQ` after all (a
+//! failover to an older one), the driver logs a warning, runs the script
+//! for that update and for every later one until it is connected again.
+//!
+//! The tests run both paths on real servers: the script on Redis 7, `IFEQ`
+//! on Valkey 9.
 //!
 //! # Redis Cluster (feature `redis-cluster`)
 //!
@@ -112,8 +139,9 @@
 //! # Valkey
 //!
 //! The driver uses only commands Valkey has too (`GET`, `SET … NX PX`,
-//! `DEL`, and Lua scripts through `EVALSHA` and `SCRIPT LOAD` that call
-//! `GETRANGE`, `GET`, `SET`, `SETRANGE` and `PEXPIRE`); the tests run the
+//! `SET … IFEQ … PX` from Valkey 8.1, `DEL`, `COMMAND DOCS`, and Lua scripts
+//! through `EVALSHA` and `SCRIPT LOAD` that call `GETRANGE`, `GET`, `SET`,
+//! `SETRANGE` and `PEXPIRE`); the tests run the contract scenarios and the
 //! conformance suite against Valkey 9 as well as Redis 7. Use a `redis://`
 //! URL for Valkey.
 //!
@@ -142,6 +170,7 @@
 //!   rest of the crate.
 //!
 //! [`Record::encode`]: crate::driver::Record::encode
+//! [`Record::keep_loaded_from`]: crate::driver::Record::keep_loaded_from
 //! [`DriverError::Timeout`]: crate::driver::DriverError::Timeout
 //! [`DriverError::Backend`]: crate::driver::DriverError::Backend
 //! [`DriverError::AlreadyExists`]: crate::driver::DriverError::AlreadyExists
@@ -158,6 +187,7 @@ mod tests;
 
 use std::fmt;
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -231,6 +261,9 @@ impl redis::aio::ConnectionLike for Conn {
 #[derive(Clone)]
 pub struct RedisDriver {
     conn: Conn,
+    /// Whether updates may be `SET … IFEQ` (see the module docs); cleared
+    /// for every clone if the server refuses one.
+    set_ifeq: Arc<AtomicBool>,
     prefix: Arc<str>,
     timeout: Duration,
     connect_timeout: Duration,
@@ -243,6 +276,7 @@ impl fmt::Debug for RedisDriver {
         f.debug_struct("RedisDriver")
             .field("target", &self.target)
             .field("prefix", &self.prefix)
+            .field("set_ifeq", &self.set_ifeq.load(Ordering::Relaxed))
             .field("timeout", &self.timeout)
             .field("connect_timeout", &self.connect_timeout)
             .finish_non_exhaustive()
@@ -349,22 +383,109 @@ impl RedisDriver {
         Ok((self.key(id), stored, ttl))
     }
 
+    /// `update` as one `SET key stored IFEQ loaded PX ttl`, for a record
+    /// whose `loaded` bytes hold a live record at the expected version: Redis
+    /// writes only if the key still holds exactly those bytes, which is the
+    /// script's condition. If it does not, one `GET` tells a conflict from a
+    /// gone session, as the script's answer would. `None` when the server
+    /// refuses `IFEQ` (an older server after a failover): the caller runs
+    /// the script, and so do later updates.
+    async fn set_if_equal(
+        &self,
+        key: &str,
+        stored: &[u8],
+        ttl: u64,
+        loaded: &[u8],
+        now: Timestamp,
+    ) -> Result<Option<Update>, DriverError> {
+        let mut conn = self.conn.clone();
+        let mut set = redis::cmd("SET");
+        set.arg(key)
+            .arg(stored)
+            .arg("IFEQ")
+            .arg(loaded)
+            .arg("PX")
+            .arg(ttl);
+        let set = set.query_async::<Value>(&mut conn);
+        let reply = match tokio::time::timeout(self.timeout, set).await {
+            Err(_elapsed) => return Err(DriverError::Timeout(self.timeout)),
+            // What a server without `IFEQ` answers.
+            Ok(Err(e)) if e.detail().is_some_and(|d| d.contains("syntax")) => {
+                tracing::warn!(
+                    driver = "redis",
+                    error = %e,
+                    "the Redis server refused SET with IFEQ; updates use the Lua script from now on"
+                );
+                self.set_ifeq.store(false, Ordering::Relaxed);
+                return Ok(None);
+            }
+            Ok(reply) => reply.map_err(|e| self.error(e))?,
+        };
+        match reply {
+            Value::Okay => return Ok(Some(Update::Updated)),
+            Value::SimpleString(ref s) if s == "OK" => return Ok(Some(Update::Updated)),
+            Value::Nil => {}
+            other => return Err(unexpected(&other)),
+        }
+        // Not written: the key is gone, or holds other bytes (a newer
+        // version, or the same one touched since).
+        let current: Option<Vec<u8>> = self
+            .run(redis::cmd("GET").arg(key).query_async(&mut conn))
+            .await?;
+        Ok(Some(match current {
+            Some(current) if value::is_live(&current, now) => {
+                Update::Conflict(read_value(current, true))
+            }
+            _ => Update::Gone,
+        }))
+    }
+
     /// Runs one store call under the time limit, mapping errors.
     async fn run<T>(&self, call: impl Future<Output = RedisResult<T>>) -> Result<T, DriverError> {
         match tokio::time::timeout(self.timeout, call).await {
             Err(_elapsed) => Err(DriverError::Timeout(self.timeout)),
-            Ok(Err(e)) if e.is_timeout() => Err(DriverError::Timeout(self.timeout)),
-            Ok(Err(e)) => Err(DriverError::backend(e)),
-            Ok(Ok(v)) => Ok(v),
+            Ok(result) => result.map_err(|e| self.error(e)),
+        }
+    }
+
+    fn error(&self, e: redis::RedisError) -> DriverError {
+        match e.is_timeout() {
+            true => DriverError::Timeout(self.timeout),
+            false => DriverError::backend(e),
         }
     }
 }
 
+/// Whether the server's `SET` takes `IFEQ`, by its own `COMMAND DOCS SET`
+/// (Valkey 8.1 and Redis 8.4 list an argument with that token). Any error,
+/// an older server's included, answers no.
+async fn set_takes_ifeq(conn: &mut Conn, limit: Duration) -> bool {
+    fn names_ifeq(value: &Value) -> bool {
+        match value {
+            Value::BulkString(word) => word.eq_ignore_ascii_case(b"IFEQ"),
+            Value::SimpleString(word) => word.eq_ignore_ascii_case("IFEQ"),
+            Value::Array(items) | Value::Set(items) => items.iter().any(names_ifeq),
+            Value::Map(pairs) => pairs.iter().any(|(k, v)| names_ifeq(k) || names_ifeq(v)),
+            _ => false,
+        }
+    }
+    let mut docs = redis::cmd("COMMAND");
+    docs.arg("DOCS").arg("SET");
+    let docs = docs.query_async::<Value>(conn);
+    matches!(tokio::time::timeout(limit, docs).await, Ok(Ok(docs)) if names_ifeq(&docs))
+}
+
 /// Reads a value fetched from Redis, warning (without the id or the value)
-/// and answering `None` if it is not one this driver wrote.
-fn read_value(bytes: &[u8]) -> Option<Record> {
-    match value::decode(bytes) {
-        Ok(record) => Some(record),
+/// and answering `None` if it is not one this driver wrote. `keep`: the
+/// record keeps the bytes, for a later `SET … IFEQ`.
+fn read_value(bytes: Vec<u8>, keep: bool) -> Option<Record> {
+    match value::decode(&bytes) {
+        Ok(mut record) => {
+            if keep {
+                record.keep_loaded_from(bytes);
+            }
+            Some(record)
+        }
         Err(reason) => {
             tracing::warn!(
                 driver = "redis",
@@ -415,12 +536,18 @@ impl SessionDriver for RedisDriver {
         let raw: Option<Vec<u8>> = self
             .run(redis::cmd("GET").arg(&key).query_async(&mut conn))
             .await?;
-        match raw.as_deref().map(value::decode) {
-            None => Ok(None),
-            Some(Ok(record)) => Ok(Some(record).filter(|r| !r.is_expired(now))),
+        let Some(raw) = raw else { return Ok(None) };
+        match value::decode(&raw) {
+            Ok(record) if record.is_expired(now) => Ok(None),
+            Ok(mut record) => {
+                if self.set_ifeq.load(Ordering::Relaxed) {
+                    record.keep_loaded_from(raw);
+                }
+                Ok(Some(record))
+            }
             // The engine warns and starts a fresh session; a destroy,
             // regenerate or write removes the value.
-            Some(Err(reason)) => Err(DriverError::Corrupt(serde::de::Error::custom(reason))),
+            Err(reason) => Err(DriverError::Corrupt(serde::de::Error::custom(reason))),
         }
     }
 
@@ -470,13 +597,22 @@ impl SessionDriver for RedisDriver {
         expected_version: u64,
     ) -> Result<Update, DriverError> {
         let (key, stored, ttl) = self.prepare(id, record)?;
+        let now = record.last_active;
+        let loaded = record
+            .loaded_from()
+            .filter(|bytes| value::is_live_at_version(bytes, expected_version, now));
+        if let Some(loaded) = loaded.filter(|_| self.set_ifeq.load(Ordering::Relaxed)) {
+            if let Some(update) = self.set_if_equal(&key, &stored, ttl, loaded, now).await? {
+                return Ok(update);
+            }
+        }
         let mut conn = self.conn.clone();
         let reply: Value = self
             .run(
                 value::UPDATE
                     .key(&key)
                     .arg(&value::digits(expected_version)[..])
-                    .arg(record.last_active.as_secs())
+                    .arg(now.as_secs())
                     .arg(&stored)
                     .arg(ttl)
                     .invoke_async(&mut conn),
@@ -486,7 +622,7 @@ impl SessionDriver for RedisDriver {
             Value::Int(1) => Ok(Update::Updated),
             Value::Int(0) => Ok(Update::Gone),
             // The current value, returned by the script on a version mismatch.
-            Value::BulkString(current) => Ok(Update::Conflict(read_value(&current))),
+            Value::BulkString(current) => Ok(Update::Conflict(read_value(current, false))),
             other => Err(unexpected(&other)),
         }
     }

@@ -83,6 +83,23 @@ impl Ctx {
         }
     }
 
+    /// On a private server, thrown away whole afterwards.
+    async fn private(server: &RedisServer) -> Self {
+        let url = server.url();
+        let driver = RedisDriver::builder()
+            .prefix(Self::prefix())
+            .connect(&url)
+            .await
+            .unwrap();
+        let client = redis::Client::open(url.as_str()).unwrap();
+        let admin = Conn::Single(ConnectionManager::new(client).await.unwrap());
+        Self {
+            driver,
+            admin,
+            _cleanup: None,
+        }
+    }
+
     async fn cmd<T: redis::FromRedisValue>(&self, cmd: &mut redis::Cmd) -> T {
         let mut admin = self.admin.clone();
         cmd.query_async(&mut admin).await.unwrap()
@@ -553,6 +570,18 @@ macro_rules! scenarios {
             )*
         }
 
+        /// Every scenario, in turn, on one private Valkey server, whose
+        /// updates of loaded records are `SET … IFEQ`.
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn every_scenario_passes_on_valkey() {
+            let server = RedisServer::start_valkey();
+            let ctx = Ctx::private(&server).await;
+            assert!(ctx.driver.set_ifeq.load(Ordering::Relaxed), "Valkey 9 has SET IFEQ");
+            $(
+                $name(&ctx).await;
+            )*
+        }
+
         /// Every scenario, in turn, on one private three-node cluster.
         #[cfg(feature = "redis-cluster")]
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -643,8 +672,11 @@ async fn every_call_is_one_command_and_one_round_trip() {
     assert_eq!(n, counts(&[("set", 1)]), "create = SET NX PX");
 
     let (res, n) = counted(&mut admin, driver.load(&id, t)).await;
-    assert!(res.unwrap().is_some());
+    let loaded = res.unwrap().unwrap();
     assert_eq!(n, counts(&[("get", 1)]), "load = GET");
+    // Redis 7 has no `SET … IFEQ`: updates run the script, so no bytes are
+    // kept for one.
+    assert!(loaded.loaded_from().is_none());
 
     // The first script call on a fresh server loads the script; after that
     // each update is one EVALSHA. (GETRANGE and SET run inside it.)
@@ -695,6 +727,160 @@ async fn every_call_is_one_command_and_one_round_trip() {
     driver.create(&id, &r).await.unwrap();
     let (res, _) = counted(&mut admin, driver.create(&id, &r)).await;
     assert!(matches!(res, Err(DriverError::AlreadyExists)));
+}
+
+/// On a server whose `SET` takes `IFEQ` (Valkey 9 here), an update of a
+/// loaded record is one `SET … IFEQ … PX`. A lost race costs one `GET` more
+/// and answers with the current record, which carries its bytes for the
+/// retry; a gone or expired session is never written; a record without
+/// loaded bytes goes through the script.
+#[tokio::test]
+async fn on_valkey_an_update_of_a_loaded_record_is_one_set_ifeq() {
+    let server = RedisServer::start_valkey();
+    let ctx = Ctx::private(&server).await;
+    let (driver, mut admin) = (&ctx.driver, ctx.admin.clone());
+    let t = now();
+    let id = SessionId::generate();
+    driver.create(&id, &record(t, 600)).await.unwrap();
+    let loaded = driver.load(&id, t).await.unwrap().unwrap();
+    assert!(loaded.loaded_from().is_some());
+
+    let mut next = loaded.clone();
+    next.data.insert("n".into(), json!(1));
+    next.version = 2;
+    next.expires_at = secs(t, 1_200);
+    let (res, n) = counted(&mut admin, driver.update(&id, &next, 1)).await;
+    assert!(matches!(res.unwrap(), Update::Updated));
+    assert_eq!(n, counts(&[("set", 1)]), "update = SET IFEQ PX");
+    assert_eq!(driver.load(&id, t).await.unwrap().unwrap(), next);
+    let pttl = ctx.pttl(&id).await;
+    assert!((1_198_000..=1_200_000).contains(&pttl), "PTTL {pttl}");
+
+    // The first load again: the stored bytes have moved on.
+    let mut stale = loaded.clone();
+    stale.data.insert("n".into(), json!(99));
+    stale.version = 2;
+    let (res, n) = counted(&mut admin, driver.update(&id, &stale, 1)).await;
+    let Update::Conflict(Some(latest)) = res.unwrap() else {
+        panic!("a stale update is a conflict with the current record");
+    };
+    assert_eq!(latest, next);
+    assert_eq!(n, counts(&[("set", 1), ("get", 1)]));
+    let mut retry = latest.clone();
+    retry.data.insert("m".into(), json!(2));
+    retry.version = 3;
+    let (res, n) = counted(&mut admin, driver.update(&id, &retry, 2)).await;
+    assert!(matches!(res.unwrap(), Update::Updated));
+    assert_eq!(n, counts(&[("set", 1)]), "the retry is one SET IFEQ too");
+
+    // A touch since the load changed the bytes but not the version: a
+    // conflict with the touched record, from which the retry writes.
+    let loaded = driver.load(&id, t).await.unwrap().unwrap();
+    assert!(driver.touch(&id, t, secs(t, 900)).await.unwrap());
+    let mut after = loaded.clone();
+    after.version = 4;
+    let Update::Conflict(Some(touched)) = driver.update(&id, &after, 3).await.unwrap() else {
+        panic!("the touched value differs from the loaded bytes");
+    };
+    assert_eq!((touched.version, touched.expires_at), (3, secs(t, 900)));
+    let mut again = touched.clone();
+    again.version = 4;
+    assert!(matches!(
+        driver.update(&id, &again, 3).await.unwrap(),
+        Update::Updated
+    ));
+
+    // Expired by the caller's clock: nothing written, as with the script.
+    let loaded = driver.load(&id, t).await.unwrap().unwrap();
+    let before = ctx.raw_get(&id).await;
+    let mut late = loaded.clone();
+    late.version = 5;
+    late.last_active = secs(t, 2_000);
+    assert!(matches!(
+        driver.update(&id, &late, 4).await.unwrap(),
+        Update::Gone
+    ));
+    assert_eq!(ctx.raw_get(&id).await, before);
+
+    // Destroyed since the load: gone, and the key is not created again.
+    driver.destroy(&id).await.unwrap();
+    let (res, n) = counted(&mut admin, driver.update(&id, &again, 3)).await;
+    assert!(matches!(res.unwrap(), Update::Gone));
+    assert_eq!(n, counts(&[("set", 1), ("get", 1)]));
+    assert_eq!(ctx.raw_get(&id).await, None);
+
+    // A record built by hand has no loaded bytes: the script compares.
+    driver.create(&id, &record(t, 600)).await.unwrap();
+    let mut built = record(t, 600);
+    built.version = 2;
+    let (res, n) = counted(&mut admin, driver.update(&id, &built, 1)).await;
+    assert!(matches!(res.unwrap(), Update::Updated));
+    assert!(n.contains_key("evalsha"), "{n:?}");
+}
+
+/// Through the engine: a request that changes a Valkey session costs a `GET`
+/// and a `SET … IFEQ`, no script.
+#[tokio::test]
+async fn on_valkey_a_request_that_writes_is_a_get_and_a_set() {
+    let server = RedisServer::start_valkey();
+    let ctx = Ctx::private(&server).await;
+    let (d, mut admin): (&dyn SessionDriver, _) = (&ctx.driver, ctx.admin.clone());
+    let (policy, t) = (ExpiryPolicy::default(), now());
+    let (s, _) = lifecycle::load(d, None, policy, t).await.unwrap();
+    s.writable().put("name", "ann").unwrap();
+    let CookieAction::Set { value: cookie, .. } = lifecycle::commit(&s, d, None, t).await.unwrap()
+    else {
+        panic!("a new session sets its cookie");
+    };
+    let request = async {
+        let (s, _) = lifecycle::load(d, Some(&cookie), policy, t).await.unwrap();
+        s.writable().increment("visits", 1).unwrap();
+        lifecycle::commit(&s, d, None, t).await.unwrap()
+    };
+    let (_, n) = counted(&mut admin, request).await;
+    assert_eq!(n, counts(&[("get", 1), ("set", 1)]));
+    let (s, _) = lifecycle::load(d, Some(&cookie), policy, t).await.unwrap();
+    assert_eq!(s.get::<i64>("visits").unwrap(), Some(1));
+    assert_eq!(s.get::<String>("name").unwrap().as_deref(), Some("ann"));
+}
+
+/// A server that refuses `IFEQ` (an older one after a failover) costs one
+/// refused command: that update and every later one run the script.
+#[tokio::test]
+async fn a_refused_set_ifeq_falls_back_to_the_script_for_good() {
+    let server = RedisServer::start();
+    let ctx = Ctx::private(&server).await;
+    let (driver, mut admin) = (&ctx.driver, ctx.admin.clone());
+    assert!(
+        !driver.set_ifeq.load(Ordering::Relaxed),
+        "Redis 7 has no SET IFEQ"
+    );
+    // As if the driver had connected to a newer server.
+    driver.set_ifeq.store(true, Ordering::Relaxed);
+    let clone = driver.clone();
+    let t = now();
+    let id = SessionId::generate();
+    driver.create(&id, &record(t, 600)).await.unwrap();
+    let mut next = driver.load(&id, t).await.unwrap().unwrap();
+    assert!(next.loaded_from().is_some());
+    next.data.insert("n".into(), json!(1));
+    next.version = 2;
+    assert!(matches!(
+        driver.update(&id, &next, 1).await.unwrap(),
+        Update::Updated
+    ));
+    assert_eq!(driver.load(&id, t).await.unwrap().unwrap(), next);
+    assert!(
+        !clone.set_ifeq.load(Ordering::Relaxed),
+        "and for its clones"
+    );
+
+    let mut last = driver.load(&id, t).await.unwrap().unwrap();
+    assert!(last.loaded_from().is_none(), "no bytes kept for the script");
+    last.version = 3;
+    let (res, n) = counted(&mut admin, driver.update(&id, &last, 2)).await;
+    assert!(matches!(res.unwrap(), Update::Updated));
+    assert_eq!(n, counts(&[("evalsha", 1), ("getrange", 1), ("set", 1)]));
 }
 
 // ---------------------------------------------------------------------------

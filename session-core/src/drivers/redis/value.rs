@@ -104,20 +104,57 @@ fn number(header: &[u8], range: std::ops::Range<usize>) -> Result<u64, Corrupt> 
     })
 }
 
+/// A value's header numbers.
+struct Header {
+    version: u64,
+    last_active: u64,
+    expires_at: u64,
+}
+
+impl Header {
+    fn read(bytes: &[u8]) -> Result<Self, Corrupt> {
+        if bytes.len() < HEADER_LEN
+            || &bytes[..TAG.len()] != TAG
+            || bytes[LAST_ACTIVE.start - 1] != b':'
+            || bytes[EXPIRES_AT.start - 1] != b':'
+            || bytes[HEADER_LEN - 1] != b'\n'
+        {
+            return Err(Corrupt::Header);
+        }
+        let header = &bytes[..HEADER_LEN];
+        Ok(Self {
+            version: number(header, VERSION)?,
+            last_active: number(header, LAST_ACTIVE)?,
+            expires_at: number(header, EXPIRES_AT)?,
+        })
+    }
+
+    /// What the scripts' `live` says: expiring after `now`.
+    fn is_live(&self, now: Timestamp) -> bool {
+        self.expires_at > now.as_secs()
+    }
+}
+
+/// Whether `bytes` is a value of this driver's holding a record that is live
+/// at `now`, as the scripts judge it (the header only).
+pub(super) fn is_live(bytes: &[u8], now: Timestamp) -> bool {
+    Header::read(bytes).is_ok_and(|h| h.is_live(now))
+}
+
+/// Whether `bytes` holds a record at `version` that is live at `now`: the
+/// case in which the update script would write, so a `SET … IFEQ bytes` may
+/// stand in for it.
+pub(super) fn is_live_at_version(bytes: &[u8], version: u64, now: Timestamp) -> bool {
+    Header::read(bytes).is_ok_and(|h| h.version == version && h.is_live(now))
+}
+
 /// Reads a stored value. The header's version and times win over the JSON's.
 pub(super) fn decode(bytes: &[u8]) -> Result<Record, Corrupt> {
-    if bytes.len() < HEADER_LEN
-        || &bytes[..TAG.len()] != TAG
-        || bytes[LAST_ACTIVE.start - 1] != b':'
-        || bytes[EXPIRES_AT.start - 1] != b':'
-        || bytes[HEADER_LEN - 1] != b'\n'
-    {
-        return Err(Corrupt::Header);
-    }
-    let header = &bytes[..HEADER_LEN];
-    let version = number(header, VERSION)?;
-    let last_active = number(header, LAST_ACTIVE)?;
-    let expires_at = number(header, EXPIRES_AT)?;
+    let Header {
+        version,
+        last_active,
+        expires_at,
+    } = Header::read(bytes)?;
     let mut record = match Record::decode(&bytes[HEADER_LEN..]) {
         Ok(record) => record,
         Err(DriverError::Corrupt(e)) => {
