@@ -612,21 +612,24 @@ pub(crate) fn to_json<T: Serialize>(
 /// found unreadable on the next request.
 pub(crate) const MAX_VALUE_DEPTH: usize = 64;
 
+/// Whether `value`, found `depth` arrays and objects deep, nests no deeper
+/// than [`MAX_VALUE_DEPTH`]. The recursion stops at that depth.
+pub(crate) fn depth_within(value: &Value, depth: usize) -> bool {
+    match value {
+        Value::Array(items) => {
+            depth < MAX_VALUE_DEPTH && items.iter().all(|v| depth_within(v, depth + 1))
+        }
+        Value::Object(map) => {
+            depth < MAX_VALUE_DEPTH && map.values().all(|v| depth_within(v, depth + 1))
+        }
+        _ => true,
+    }
+}
+
 /// Refuses a value nested deeper than [`MAX_VALUE_DEPTH`]. The recursion
 /// stops at that depth, however deep the value goes, so it is bounded.
 pub(crate) fn check_depth(key: &str, value: &Value) -> Result<(), SessionError> {
-    fn within(value: &Value, depth: usize) -> bool {
-        match value {
-            Value::Array(items) => {
-                depth < MAX_VALUE_DEPTH && items.iter().all(|v| within(v, depth + 1))
-            }
-            Value::Object(map) => {
-                depth < MAX_VALUE_DEPTH && map.values().all(|v| within(v, depth + 1))
-            }
-            _ => true,
-        }
-    }
-    if within(value, 0) {
+    if depth_within(value, 0) {
         Ok(())
     } else {
         Err(SessionError::TooDeep {

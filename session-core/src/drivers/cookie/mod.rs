@@ -193,12 +193,12 @@ impl CookieDriver {
         self.keys.old_len()
     }
 
-    /// The largest record, in bytes of its JSON encoding ([`Record::encode`]),
+    /// The largest record, in bytes of its encoding ([`Record::encode`]),
     /// that fits in a cookie of this name under [`COOKIE_SIZE_LIMIT`].
     ///
     /// With the name `"session"` that is 2993 bytes; the record's own fields
-    /// (times, version, the empty `d` and `f` maps) take about 70 of them, so
-    /// roughly 2.9 KB of session data and flash, as JSON, fit.
+    /// (times, version, the counts of data and flash) take about 20 of them,
+    /// so roughly 2.9 KB of session data and flash fit.
     ///
     /// ```
     /// use session_actix::{CookieDriver, CookieKey};

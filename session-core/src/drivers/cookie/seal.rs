@@ -9,7 +9,7 @@ use base64::Engine as _;
 use super::key::{CookieKey, KeyRing, KEY_ID_LEN};
 use crate::error::DriverError;
 use crate::id::{SessionId, ID_BYTES};
-use crate::record::{Record, JSON_GUESS};
+use crate::record::{Record, ENCODED_GUESS};
 use crate::time::Timestamp;
 
 /// The first byte of every sealed value in this format.
@@ -20,9 +20,9 @@ pub(crate) const NONCE_LEN: usize = 12;
 pub(crate) const TAG_LEN: usize = 16;
 /// Version byte and key id: sent in clear, authenticated as associated data.
 pub(crate) const HEADER_LEN: usize = 1 + KEY_ID_LEN;
-/// Session id and issued-at, before the record's JSON in the plaintext.
+/// Session id and issued-at, before the encoded record in the plaintext.
 pub(crate) const PAYLOAD_HEADER_LEN: usize = ID_BYTES + 8;
-/// Bytes a sealed value adds to the record's JSON before base64:
+/// Bytes a sealed value adds to the encoded record before base64:
 /// header, nonce, payload header, tag (73).
 pub(crate) const OVERHEAD: usize = HEADER_LEN + NONCE_LEN + PAYLOAD_HEADER_LEN + TAG_LEN;
 
@@ -80,7 +80,7 @@ pub(crate) fn seal(
 /// test vector call this: reusing a nonce under one key breaks AES-GCM.
 ///
 /// The value is built in one buffer: the clear header and nonce, then the
-/// plaintext (id, issued-at, the record's JSON written in place), which is
+/// plaintext (id, issued-at, the record encoded in place), which is
 /// encrypted where it lies, then the tag; and base64 of that buffer is the
 /// only other allocation.
 pub(crate) fn seal_with_nonce(
@@ -92,7 +92,7 @@ pub(crate) fn seal_with_nonce(
     record: &Record,
 ) -> Result<String, DriverError> {
     const PLAINTEXT_AT: usize = HEADER_LEN + NONCE_LEN;
-    let mut raw = Vec::with_capacity(OVERHEAD + JSON_GUESS);
+    let mut raw = Vec::with_capacity(OVERHEAD + ENCODED_GUESS);
     raw.push(VERSION);
     raw.extend_from_slice(key.id().as_bytes());
     raw.extend_from_slice(nonce);
@@ -173,10 +173,10 @@ fn decode_payload(plaintext: &[u8], old_key: bool) -> Result<Opened, &'static st
         return Err(BAD);
     }
     let (id, rest) = plaintext.split_at(ID_BYTES);
-    let (issued_at, json) = rest.split_at(8);
+    let (issued_at, record) = rest.split_at(8);
     let id: [u8; ID_BYTES] = id.try_into().map_err(|_| BAD)?;
     let issued_at: [u8; 8] = issued_at.try_into().map_err(|_| BAD)?;
-    let record = Record::decode(json).map_err(|_| BAD)?;
+    let record = Record::decode(record).map_err(|_| BAD)?;
     Ok(Opened {
         id: SessionId::from_bytes(&id),
         issued_at: Timestamp::from_secs(u64::from_be_bytes(issued_at)),

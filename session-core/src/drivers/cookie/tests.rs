@@ -66,6 +66,32 @@ fn invalid(driver: &CookieDriver, value: &str, now: u64) -> &'static str {
 fn fixed_test_vector() {
     // Everything fixed: key, nonce, id, times and data. If this test fails,
     // the wire format changed: bump the version byte, do not edit the vector.
+    let (key, nonce, id, record) = vector_inputs();
+    let value = seal::seal_with_nonce(&key, NAME, &nonce, &id, at(T0), &record).unwrap();
+    // Cross-checked with an independent implementation: Python's
+    // `cryptography` AESGCM opens it, over the layout in the module docs, to
+    // the id, the issued-at and the record bytes written by hand from the
+    // grammar in `record/binary.rs`.
+    assert_eq!(
+        value,
+        "ASUNmHSgoaKjpKWmp6ipqqvhH3sqQswFuGVigNQAfcfZd6teF5WwRWubCSGBeKxyBtJ2R__KcaI9XhzmB6N8AxuIsUDY\
+         nB-weEBfDyvXFfeznrxvmuRjuC8TtkpQiyHPnV_w"
+    );
+
+    // The layout, byte by byte.
+    let raw = URL_SAFE_NO_PAD.decode(&value).unwrap();
+    assert_eq!(raw[0], 1);
+    assert_eq!(&raw[1..5], key.id().as_bytes());
+    assert_eq!(&raw[5..17], &nonce);
+    let record_len = record.encode().unwrap().len();
+    assert_eq!(raw.len(), OVERHEAD + record_len);
+
+    let driver = CookieDriver::new(NAME, key);
+    assert!(!opens(&driver, &value, T0, &id, &record));
+}
+
+/// The test vector's key, nonce, id and record.
+fn vector_inputs() -> (CookieKey, [u8; 12], SessionId, Record) {
     let key =
         CookieKey::from_hex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
             .unwrap();
@@ -76,27 +102,28 @@ fn fixed_test_vector() {
     let mut record = Record::new(at(T0), at(T0 + 3600));
     record.data.insert("user".into(), json!(42));
     record.version = 1;
+    (key, nonce, id, record)
+}
 
-    let value = seal::seal_with_nonce(&key, NAME, &nonce, &id, at(T0), &record).unwrap();
-    // Cross-checked with an independent implementation (Python's
-    // `cryptography` AESGCM over the layout in the module docs).
-    assert_eq!(
-        value,
-        "ASUNmHSgoaKjpKWmp6ipqqvhH3sqQswFuGVigNQAfcfZd6teF5WwRWubCSGBeKxyBtJ2R__KcaI9JL5g6jMBoYw0fjRq\
+/// The test vector as the earlier releases sealed it, with the record as
+/// JSON: it still opens, to the same record, and its next save is sealed
+/// in the compact format.
+#[test]
+fn a_cookie_sealed_with_the_json_record_of_earlier_releases_still_opens() {
+    const JSON_SEALED: &str = "ASUNmHSgoaKjpKWmp6ipqqvhH3sqQswFuGVigNQAfcfZd6teF5WwRWubCSGBeKxyBtJ2R__KcaI9JL5g6jMBoYw0fjRq\
          WOQoA218bXyeC_iclt-nVQGS1NDE0s8ov_7gmKwpkZXy8alK3kUOqoG2b_GtvhqcM56_q63tNmCpqpsKHmEcnuBd7Gfr\
-         pyWUEeKH0MilwQ"
-    );
-
-    // The layout, byte by byte.
-    let raw = URL_SAFE_NO_PAD.decode(&value).unwrap();
-    assert_eq!(raw[0], 1);
-    assert_eq!(&raw[1..5], key.id().as_bytes());
-    assert_eq!(&raw[5..17], &nonce);
-    let json_len = record.encode().unwrap().len();
-    assert_eq!(raw.len(), OVERHEAD + json_len);
-
+         pyWUEeKH0MilwQ";
+    let (key, _, id, record) = vector_inputs();
     let driver = CookieDriver::new(NAME, key);
-    assert!(!opens(&driver, &value, T0, &id, &record));
+    assert!(!opens(&driver, JSON_SEALED, T0, &id, &record));
+    let json_len = URL_SAFE_NO_PAD.decode(JSON_SEALED).unwrap().len() - OVERHEAD;
+    assert_eq!(json_len, serde_json::to_vec(&record).unwrap().len());
+
+    let resealed = driver.write_cookie(&id, &record).unwrap();
+    let raw = URL_SAFE_NO_PAD.decode(&resealed).unwrap();
+    assert_eq!(raw.len(), OVERHEAD + record.encode().unwrap().len());
+    assert!(raw.len() < OVERHEAD + json_len);
+    assert!(!opens(&driver, &resealed, T0, &id, &record));
 }
 
 #[test]
@@ -342,14 +369,24 @@ fn keys_sharing_an_id_are_all_tried() {
 /// A record whose sealed value is exactly `value_len` characters long.
 fn record_with_value_len(value_len: usize) -> Record {
     assert_ne!(value_len % 4, 1, "no byte length encodes to this");
-    let raw_len = value_len * 3 / 4;
+    padded(value_len * 3 / 4 - OVERHEAD)
+}
+
+/// [`record`] with a `pad` string that makes it encode to exactly `len`
+/// bytes (the string's length prefix grows with it, so it is found by
+/// measuring).
+fn padded(len: usize) -> Record {
     let mut r = record();
-    r.data.insert("pad".into(), json!(""));
-    let base = r.encode().unwrap().len();
-    let pad = raw_len - OVERHEAD - base;
-    r.data.insert("pad".into(), json!("x".repeat(pad)));
-    assert_eq!(r.encode().unwrap().len() + OVERHEAD, raw_len);
-    r
+    let mut pad = len;
+    loop {
+        r.data.insert("pad".into(), json!("x".repeat(pad)));
+        let encoded = r.encode().unwrap().len();
+        if encoded == len {
+            return r;
+        }
+        assert!(encoded > len, "no pad makes {len} bytes");
+        pad -= (encoded - len).min(pad);
+    }
 }
 
 #[test]
@@ -389,14 +426,11 @@ fn max_record_len_fits_and_one_more_byte_does_not() {
     for name in ["s", "session", "__Host-session", "id"] {
         let d = CookieDriver::new(name, key(1));
         let max = d.max_record_len();
-        let mut r = record();
-        r.data.insert("pad".into(), json!(""));
-        let base = r.encode().unwrap().len();
-        r.data.insert("pad".into(), json!("x".repeat(max - base)));
+        let mut r = padded(max);
         let value = d.write_cookie(&id, &r).unwrap();
         assert!(name.len() + 1 + value.len() <= COOKIE_SIZE_LIMIT);
-        r.data
-            .insert("pad".into(), json!("x".repeat(max - base + 1)));
+        let pad = r.data["pad"].as_str().unwrap().len();
+        r.data.insert("pad".into(), json!("x".repeat(pad + 1)));
         assert!(
             matches!(d.write_cookie(&id, &r), Err(DriverError::TooLarge { .. })),
             "{name}"

@@ -5,9 +5,11 @@
 //! # What is stored where
 //!
 //! Each session is one file in the configured directory, holding the record
-//! as compact JSON ([`Record::encode`]). Its name comes from a template,
-//! `sess_{id}` by default, in which `{id}` is replaced by the SHA-256 of the
-//! session id in URL-safe base64 (43 characters, like an id), so a directory
+//! as [`Record::encode`] writes it (a compact binary format; files written
+//! by earlier releases, in JSON, are read, and rewritten on their next
+//! save). Its name comes from a template, `sess_{id}` by default, in
+//! which `{id}` is replaced by the SHA-256 of the session id in URL-safe
+//! base64 (43 characters, like an id), so a directory
 //! listing or a backup of it holds no usable session id. A name can never
 //! point outside the directory. Beside each session file
 //! the driver keeps a lock file (`.sess_{id}.lock`, on Unix) while the
@@ -94,7 +96,7 @@
 //! # let tmp = tempfile::tempdir()?;
 //! # let dir = tmp.path().join("sessions");
 //! let driver = FileDriver::builder(&dir)
-//!     .filename_template("sess_{id}.json")
+//!     .filename_template("app_{id}.session")
 //!     .build()?;
 //! // Create it once and clone it into every worker: clones share their locks.
 //! let for_a_worker = driver.clone();

@@ -265,6 +265,37 @@ async fn corrupt_or_truncated_files_load_as_corrupt_and_are_never_overwritten() 
     assert!(!path.exists());
 }
 
+/// A file written by an earlier release holds the record as JSON: it loads
+/// as it was, and its next save writes the compact form.
+#[tokio::test]
+async fn a_json_record_of_earlier_releases_loads_and_its_next_save_is_compact() {
+    let tmp = tempfile::tempdir().unwrap();
+    let driver = FileDriver::new(tmp.path()).unwrap();
+    let id = SessionId::generate();
+    let path = tmp.path().join(format!("sess_{id}"));
+    let old = rec(10, 100);
+    let json = serde_json::to_vec(&old).unwrap();
+    assert_eq!(json[0], b'{');
+    fs::write(&path, &json).unwrap();
+
+    let loaded = driver.load(&id, t(20)).await.unwrap().unwrap();
+    assert_eq!(loaded, old);
+    let mut next = loaded.clone();
+    next.data.insert("n".into(), json!(1));
+    next.version = old.version + 1;
+    assert!(matches!(
+        driver.update(&id, &next, old.version).await.unwrap(),
+        Update::Updated
+    ));
+    let stored = fs::read(&path).unwrap();
+    assert_eq!(stored, next.encode().unwrap());
+    assert!(
+        stored.len() < json.len() + 8,
+        "the compact form is not larger"
+    );
+    assert_eq!(driver.load(&id, t(20)).await.unwrap(), Some(next));
+}
+
 #[tokio::test]
 async fn cleanup_removes_only_what_is_expired_or_left_over() {
     let tmp = tempfile::tempdir().unwrap();

@@ -18,17 +18,19 @@
 //!   characters). The id itself is never stored, so a `KEYS` listing, a
 //!   `MONITOR` capture or a dump of the database hands out no live session;
 //!   the SQL driver stores its rows the same way.
-//! - **Value**: a 66-byte header, then the record as [`Record::encode`] JSON:
+//! - **Value**: a 66-byte header, then the record as [`Record::encode`]
+//!   writes it (compact binary; values written by earlier releases hold
+//!   JSON there, which is read, and rewritten on the next save):
 //!
 //!   ```text
-//!   s1:00000000000000000003:00000000001754300000:00000000001754307200\n{"d":{…},"f":{…},"c":…}
+//!   s1:00000000000000000003:00000000001754300000:00000000001754307200\n<record>
 //!      version              last_active (s)      expires_at (s)
 //!   ```
 //!
 //!   The header lets the Lua scripts compare versions and expiry with
-//!   `GETRANGE` and plain string functions, without decoding JSON in Lua
-//!   (whose numbers are doubles and would round stored data). Where the JSON
-//!   and the header differ (after a `touch`), the header wins.
+//!   `GETRANGE` and plain string functions, without decoding the record in
+//!   Lua. Where the record's own times and the header differ (after a
+//!   `touch`), the header wins.
 //! - **TTL**: every write sets the key's expiry in the same command (`SET … PX`)
 //!   or the same script (`SET … PX`, `PEXPIRE`). The TTL is `expires_at`
 //!   minus the caller's `now`, so Redis drops a session at (or within a

@@ -416,6 +416,38 @@ async fn corrupt_values_load_as_corrupt_are_never_overwritten_and_destroy_remove
     assert_eq!(ctx.raw_get(&id).await, Some(bad_json));
 }
 
+/// A value written by an earlier release holds the record as JSON after
+/// the header: it loads as it was, and its next save writes the compact form.
+async fn a_json_record_of_earlier_releases_loads_and_its_next_save_is_compact(ctx: &Ctx) {
+    let d = &ctx.driver;
+    let t0 = now();
+    let id = SessionId::generate();
+    let old = record(t0, 600);
+    d.create(&id, &old).await.unwrap();
+    let mut legacy = ctx.raw_get(&id).await.unwrap();
+    legacy.truncate(value::HEADER_LEN);
+    legacy.extend_from_slice(&serde_json::to_vec(&old).unwrap());
+    ctx.raw_set(&id, &legacy).await;
+
+    let loaded = d.load(&id, t0).await.unwrap().unwrap();
+    assert_eq!(loaded, old);
+    let mut next = loaded.clone();
+    next.data.insert("n".into(), json!(1));
+    next.version = old.version + 1;
+    assert!(matches!(
+        d.update(&id, &next, old.version).await.unwrap(),
+        Update::Updated
+    ));
+    let stored = ctx.raw_get(&id).await.unwrap();
+    assert_eq!(stored, value::encode(&next).unwrap());
+    assert_eq!(
+        stored[value::HEADER_LEN],
+        0x01,
+        "the compact format's first byte"
+    );
+    assert_eq!(d.load(&id, t0).await.unwrap(), Some(next));
+}
+
 /// Through the engine: a corrupt value gives a fresh session (not an error);
 /// a read leaves it, a write replaces it under a new id, a logout removes it.
 async fn the_engine_starts_fresh_over_a_corrupt_value_and_removes_it(ctx: &Ctx) {
@@ -611,6 +643,7 @@ scenarios!(
     redis_ttl_matches_expires_at,
     corrupt_values_load_as_corrupt_are_never_overwritten_and_destroy_removes_them,
     the_engine_starts_fresh_over_a_corrupt_value_and_removes_it,
+    a_json_record_of_earlier_releases_loads_and_its_next_save_is_compact,
     keys_are_prefix_plus_the_ids_hash,
     concurrent_compare_and_set_loses_no_increment,
     lifecycle_merges_two_parallel_requests,

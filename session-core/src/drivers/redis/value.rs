@@ -1,25 +1,24 @@
 //! The bytes stored under a session key, and the Lua scripts that read and
 //! change them atomically.
 //!
-//! A value is a fixed-width header followed by [`Record::encode`]'s JSON:
+//! A value is a fixed-width header followed by [`Record::encode`]'s bytes:
 //!
 //! ```text
-//! s1:<version, 20 digits>:<last_active, 20 digits>:<expires_at, 20 digits>\n<JSON>
+//! s1:<version, 20 digits>:<last_active, 20 digits>:<expires_at, 20 digits>\n<record>
 //! ```
 //!
 //! The header lets the scripts compare versions and expiry with `GETRANGE`
-//! and plain string functions, without decoding JSON in Lua (whose numbers
-//! are doubles and would round user data). `touch` rewrites only the two
-//! times in the header with `SETRANGE`, so the header is what counts: `load`
-//! takes `version`, `last_active` and `expires_at` from it, over the copies
-//! inside the JSON.
+//! and plain string functions, without decoding the record in Lua. `touch`
+//! rewrites only the two times in the header with `SETRANGE`, so the header
+//! is what counts: `load` takes `version`, `last_active` and `expires_at`
+//! from it, over the copies inside the record.
 
 use std::sync::LazyLock;
 
 use redis::Script;
 
 use crate::error::DriverError;
-use crate::record::{Record, JSON_GUESS};
+use crate::record::{Record, ENCODED_GUESS};
 use crate::time::Timestamp;
 
 /// The format tag at the start of every value.
@@ -54,7 +53,7 @@ pub(super) fn digits(mut n: u64) -> [u8; DIGITS] {
 
 /// The value stored for `record`.
 pub(super) fn encode(record: &Record) -> Result<Vec<u8>, DriverError> {
-    let mut out = Vec::with_capacity(HEADER_LEN + JSON_GUESS);
+    let mut out = Vec::with_capacity(HEADER_LEN + ENCODED_GUESS);
     out.extend_from_slice(TAG);
     out.extend_from_slice(&digits(record.version));
     out.push(b':');
@@ -63,7 +62,7 @@ pub(super) fn encode(record: &Record) -> Result<Vec<u8>, DriverError> {
     out.extend_from_slice(&digits(record.expires_at.as_secs()));
     out.push(b'\n');
     debug_assert_eq!(out.len(), HEADER_LEN);
-    // Written in place after the header: no separate JSON buffer to copy.
+    // Written in place after the header: no separate buffer to copy.
     record.encode_into(&mut out)?;
     Ok(out)
 }
@@ -74,18 +73,15 @@ pub(super) fn encode(record: &Record) -> Result<Vec<u8>, DriverError> {
 pub(super) enum Corrupt {
     /// The header is missing or malformed (not a value this driver wrote).
     Header,
-    /// The JSON after the header does not decode as a record.
-    Json { line: usize, column: usize },
+    /// The bytes after the header do not decode as a record.
+    Record,
 }
 
 impl std::fmt::Display for Corrupt {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Corrupt::Header => f.write_str("the value does not start with this driver's header"),
-            Corrupt::Json { line, column } => write!(
-                f,
-                "the record JSON does not decode (line {line}, column {column})"
-            ),
+            Corrupt::Record => f.write_str("the record after the header does not decode"),
         }
     }
 }
@@ -155,16 +151,7 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Record, Corrupt> {
         last_active,
         expires_at,
     } = Header::read(bytes)?;
-    let mut record = match Record::decode(&bytes[HEADER_LEN..]) {
-        Ok(record) => record,
-        Err(DriverError::Corrupt(e)) => {
-            return Err(Corrupt::Json {
-                line: e.line(),
-                column: e.column(),
-            })
-        }
-        Err(_) => return Err(Corrupt::Json { line: 0, column: 0 }),
-    };
+    let mut record = Record::decode(&bytes[HEADER_LEN..]).map_err(|_| Corrupt::Record)?;
     record.version = version;
     record.last_active = Timestamp::from_secs(last_active);
     record.expires_at = Timestamp::from_secs(expires_at);
@@ -312,7 +299,7 @@ mod tests {
     }
 
     #[test]
-    fn the_header_wins_over_the_json() {
+    fn the_header_wins_over_the_record() {
         let r = record();
         let mut bytes = encode(&r).unwrap();
         let patch = [&digits(1_700_000_100)[..], b":", &digits(1_700_009_000)].concat();
@@ -350,9 +337,7 @@ mod tests {
         assert_eq!(decode(&bytes), Err(Corrupt::Header));
         let mut bytes = encode(&record()).unwrap();
         bytes.truncate(HEADER_LEN + 3);
-        assert!(matches!(decode(&bytes), Err(Corrupt::Json { .. })));
-        let shown = Corrupt::Json { line: 1, column: 4 }.to_string();
-        assert!(!shown.contains("Zo"));
+        assert_eq!(decode(&bytes), Err(Corrupt::Record));
     }
 
     #[test]

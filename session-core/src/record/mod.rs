@@ -1,5 +1,7 @@
 //! The record a driver stores for one session.
 
+mod binary;
+
 use std::fmt;
 use std::sync::Arc;
 
@@ -7,11 +9,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::DriverError;
+use crate::session::{depth_within, MAX_VALUE_DEPTH};
 use crate::time::Timestamp;
 
-/// Room a buffer makes for a record's JSON before it grows: a typical small
+/// Room a buffer makes for an encoded record before it grows: a typical small
 /// session (a few short keys and a flash message) fits.
-pub(crate) const JSON_GUESS: usize = 256;
+pub(crate) const ENCODED_GUESS: usize = 256;
 
 /// Everything stored for one session.
 ///
@@ -105,21 +108,68 @@ impl Record {
         self.data.is_empty() && self.flash.is_empty()
     }
 
-    /// The record as compact JSON bytes, the format the server drivers store.
+    /// The record as the bytes the serializing drivers store (cookie, file,
+    /// Redis, SQL): a compact binary format, versioned by its first byte.
+    ///
+    /// Strings are copied as they are and numbers keep their kind, so
+    /// [`Record::decode`] gives back an equal record. Fails with
+    /// [`DriverError::Encode`] for a value that nests arrays and objects more
+    /// than 64 levels deep, which `Session::put` refuses anyway (a driver
+    /// that fills `data` itself could build one): nothing is stored that
+    /// could not be read back.
+    ///
+    /// ```
+    /// use session_actix::driver::{Record, Timestamp};
+    ///
+    /// let mut record = Record::new(Timestamp::from_secs(10), Timestamp::from_secs(70));
+    /// record.data.insert("user".into(), serde_json::json!({"id": 7, "name": "Zoë"}));
+    /// let bytes = record.encode()?;
+    /// assert_eq!(Record::decode(&bytes)?, record);
+    /// # Ok::<(), session_actix::driver::DriverError>(())
+    /// ```
     pub fn encode(&self) -> Result<Vec<u8>, DriverError> {
-        let mut out = Vec::with_capacity(JSON_GUESS);
+        let mut out = Vec::with_capacity(ENCODED_GUESS);
         self.encode_into(&mut out)?;
         Ok(out)
     }
 
     /// Appends [`Record::encode`]'s bytes to `out`.
     pub(crate) fn encode_into(&self, out: &mut Vec<u8>) -> Result<(), DriverError> {
-        serde_json::to_writer(out, self).map_err(DriverError::Encode)
+        binary::encode_into(self, out).map_err(|binary::TooDeep| {
+            DriverError::Encode(serde::ser::Error::custom(format_args!(
+                "a value nests arrays and objects more than {MAX_VALUE_DEPTH} levels deep"
+            )))
+        })
     }
 
-    /// Reads bytes written by [`Record::encode`].
+    /// Reads bytes written by [`Record::encode`], or by the JSON encoding
+    /// of earlier releases (which starts with `{`): a stored session
+    /// outlives an upgrade, and its next save stores it in the new form.
+    /// Anything else, input nested past the depth `encode` allows included,
+    /// is [`DriverError::Corrupt`].
     pub fn decode(bytes: &[u8]) -> Result<Self, DriverError> {
-        serde_json::from_slice(bytes).map_err(DriverError::Corrupt)
+        match bytes.first() {
+            Some(&binary::FORMAT) => binary::decode(bytes)
+                .map_err(|reason| DriverError::Corrupt(serde::de::Error::custom(reason))),
+            Some(b'{') => Self::decode_json(bytes),
+            _ => Err(DriverError::Corrupt(serde::de::Error::custom(
+                "not a stored record (unknown format)",
+            ))),
+        }
+    }
+
+    /// The JSON records of earlier releases.
+    fn decode_json(bytes: &[u8]) -> Result<Self, DriverError> {
+        let record: Self = serde_json::from_slice(bytes).map_err(DriverError::Corrupt)?;
+        let within = |map: &Map<String, Value>| map.values().all(|v| depth_within(v, 0));
+        if !(within(&record.data) && within(&record.flash)) {
+            return Err(DriverError::Corrupt(serde::de::Error::custom(
+                format_args!(
+                    "a value nests arrays and objects more than {MAX_VALUE_DEPTH} levels deep"
+                ),
+            )));
+        }
+        Ok(record)
     }
 
     /// Keeps `stored`, the exact bytes this record was just read from, for
@@ -197,8 +247,38 @@ mod tests {
         assert_eq!(Record::decode(&parsed.encode().unwrap()).unwrap(), parsed);
     }
 
+    /// Earlier releases stored JSON, which reads as it was; JSON nested
+    /// deeper than the compact format allows (no session could store it) is
+    /// refused, so whatever decodes can be stored again.
+    #[test]
+    fn json_of_earlier_releases_reads_and_is_held_to_the_same_depth() {
+        let mut r = Record::new(Timestamp::from_secs(10), Timestamp::from_secs(100));
+        r.data
+            .insert("cart".into(), json!({"items": [1, 2.5, {"x": null}]}));
+        r.version = 4;
+        let json = serde_json::to_vec(&r).unwrap();
+        assert_eq!(Record::decode(&json).unwrap(), r);
+        assert_ne!(r.encode().unwrap()[0], b'{');
+
+        let nested = |depth| (0..depth).fold(json!(1), |inner, _| json!([inner]));
+        r.data.insert("deep".into(), nested(MAX_VALUE_DEPTH));
+        assert!(Record::decode(&serde_json::to_vec(&r).unwrap()).is_ok());
+        r.data.insert("deep".into(), nested(MAX_VALUE_DEPTH + 1));
+        assert!(matches!(
+            Record::decode(&serde_json::to_vec(&r).unwrap()),
+            Err(DriverError::Corrupt(_))
+        ));
+        assert!(matches!(r.encode(), Err(DriverError::Encode(_))));
+    }
+
     #[test]
     fn decode_rejects_garbage() {
+        for garbage in [&b""[..], b"\x02", b"[1]", b" {}"] {
+            assert!(matches!(
+                Record::decode(garbage),
+                Err(DriverError::Corrupt(_))
+            ));
+        }
         assert!(matches!(
             Record::decode(b"{\"d\":"),
             Err(DriverError::Corrupt(_))
