@@ -1,6 +1,6 @@
-//! Micro-benchmarks of session-core's building blocks: ids, records, a
-//! memory driver load, and sealing and opening a cookie with the cookie
-//! driver.
+//! Micro-benchmarks of session-core's building blocks: ids, records, the
+//! record formats that were candidates, a memory driver load, and sealing
+//! and opening a cookie with the cookie driver.
 //!
 //! `cargo bench -p session-bench --bench core`
 
@@ -36,6 +36,51 @@ fn records(c: &mut Criterion) {
         b.iter(|| Record::decode(black_box(&bytes)).unwrap())
     });
     c.bench_function("record/clone", |b| b.iter(|| black_box(&record).clone()));
+}
+
+/// The record formats that were candidates, on a typical small session and
+/// on one of 100 keys of 90-character strings (about 10 KB): our compact
+/// format, the JSON of earlier releases and MessagePack (rmp-serde).
+/// postcard is not among them: it cannot deserialize a `serde_json::Value`
+/// (which needs `deserialize_any`, and postcard is not self-describing).
+fn formats(c: &mut Criterion) {
+    let mut large = typical_record();
+    for i in 0..100 {
+        large
+            .data
+            .insert(format!("key{i}"), serde_json::json!("x".repeat(90)));
+    }
+    for (size, record) in [("typical", typical_record()), ("100 keys", large)] {
+        let compact = record.encode().unwrap();
+        let json = serde_json::to_vec(&record).unwrap();
+        let msgpack = rmp_serde::to_vec_named(&record).unwrap();
+        let back: Record = rmp_serde::from_slice(&msgpack).unwrap();
+        assert_eq!(back, record, "MessagePack reads the record back");
+        eprintln!(
+            "formats/{size}: compact {} bytes, JSON {}, MessagePack {}",
+            compact.len(),
+            json.len(),
+            msgpack.len()
+        );
+        c.bench_function(&format!("formats/{size}/compact/encode"), |b| {
+            b.iter(|| black_box(&record).encode().unwrap())
+        });
+        c.bench_function(&format!("formats/{size}/compact/decode"), |b| {
+            b.iter(|| Record::decode(black_box(&compact)).unwrap())
+        });
+        c.bench_function(&format!("formats/{size}/json/encode"), |b| {
+            b.iter(|| serde_json::to_vec(black_box(&record)).unwrap())
+        });
+        c.bench_function(&format!("formats/{size}/json/decode"), |b| {
+            b.iter(|| Record::decode(black_box(&json)).unwrap())
+        });
+        c.bench_function(&format!("formats/{size}/msgpack/encode"), |b| {
+            b.iter(|| rmp_serde::to_vec_named(black_box(&record)).unwrap())
+        });
+        c.bench_function(&format!("formats/{size}/msgpack/decode"), |b| {
+            b.iter(|| rmp_serde::from_slice::<Record>(black_box(&msgpack)).unwrap())
+        });
+    }
 }
 
 fn memory(c: &mut Criterion) {
@@ -81,5 +126,5 @@ fn cookies(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, ids, records, memory, cookies);
+criterion_group!(benches, ids, records, formats, memory, cookies);
 criterion_main!(benches);
